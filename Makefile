@@ -73,7 +73,7 @@ $(O)/test_pam: $(O)/tests/test_pam.o $(O)/libkj.a
 # One configuration: unit tests, then everything that needs a local KMS.
 check-one: all $(TESTS)
 	$(O)/test_unit
-	O=$(O) PYTHON=$(PYTHON) bash tests/run-integration.sh
+	O=$(O) SAN=$(SAN) PYTHON=$(PYTHON) bash tests/run-integration.sh
 
 check: deps
 	$(MAKE) check-one O=build

@@ -12,7 +12,10 @@ from moto.server import ThreadedMotoServer
 def main():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    _, port = server.get_host_and_port()
+    if hasattr(server, "get_host_and_port"):
+        _, port = server.get_host_and_port()
+    else:  # older moto (Debian's python3-moto)
+        port = server._server.server_port
     print(port, flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
