@@ -11,6 +11,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "lib/authtok.h"
 #include "lib/config.h"
 #include "lib/kj.h"
 #include "lib/verify.h"
@@ -51,15 +52,66 @@ kj_cleanup_user(pam_handle_t *pamh, void *data, int error_status)
 	free(data);
 }
 
+/* use_first_pass promises the module will not prompt, so a first part that
+ * asks for more cannot be completed. */
+static int
+kj_may_prompt(int argc, const char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "use_first_pass") == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* The first answer, then "Token (part N): " while a part ends in a
+ * backslash (lib/authtok.h). A failed conversation mid-token is a refusal. */
+static kj_err
+kj_read_parts(pam_handle_t *pamh, int may_prompt, const char *first, struct kj_authtok *at,
+    struct kj_diag *d)
+{
+	char prompt[32];
+	char *resp = NULL;
+	kj_err err;
+	int rc;
+
+	err = kj_authtok_add(at, first, d);
+	while (err == KJ_OK && at->more) {
+		if (!may_prompt) {
+			err = kj_fail(d, KJ_ERR_TOKEN, "part 1 asks for more, but use_first_pass forbids prompting");
+			goto out;
+		}
+		(void)kj_authtok_prompt(prompt, sizeof(prompt), at->parts + 1);
+		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", prompt);
+		if (rc != PAM_SUCCESS || resp == NULL) {
+			err = kj_fail(d, KJ_ERR_TOKEN, "cannot read part %u: %s", at->parts + 1,
+			    pam_strerror(pamh, rc != PAM_SUCCESS ? rc : PAM_CONV_ERR));
+			goto out;
+		}
+		err = kj_authtok_add(at, resp, d);
+		kj_free_secret_str(resp);
+		resp = NULL;
+	}
+	/* Later modules (try_first_pass) see the whole token, as with one part. */
+	if (err == KJ_OK && at->parts > 1 && pam_set_item(pamh, PAM_AUTHTOK, at->buf) != PAM_SUCCESS)
+		err = kj_fail(d, KJ_ERR_NOMEM, "cannot store the joined token");
+out:
+	kj_free_secret_str(resp);
+	return err;
+}
+
 PAM_EXTERN int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct kj_config cfg;
 	struct kj_diag d;
 	struct kj_result res;
+	struct kj_authtok at;
 	const void *item = NULL;
 	const char *tok = NULL, *pam_user = NULL;
-	char line[1024];
+	char line[1024], full[1100];
 	char *mark;
 	kj_err err;
 	int rc;
@@ -67,6 +119,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	(void)flags;
 	memset(&d, 0, sizeof(d));
 	memset(&res, 0, sizeof(res));
+	kj_authtok_init(&at);
 	kj_config_defaults(&cfg);
 	err = kj_config_from_args(&cfg, argc, argv, &d);
 	if (err == KJ_OK)
@@ -77,7 +130,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		goto out;
 	}
 
-	rc = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, "Token: ");
+	rc = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, KJ_PROMPT_FIRST);
 	if (rc != PAM_SUCCESS) {
 		pam_syslog(pamh, LOG_NOTICE, "refused: cannot read the token: %s", pam_strerror(pamh, rc));
 		goto out;
@@ -85,8 +138,10 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	if (pam_get_item(pamh, PAM_USER, &item) == PAM_SUCCESS)
 		pam_user = item;
 
-	err = kj_verify_for_user(&cfg, tok != NULL ? tok : "", tok != NULL ? strlen(tok) : 0,
-	    (int64_t)time(NULL), pam_user, &res, &d);
+	err = kj_read_parts(pamh, kj_may_prompt(argc, argv), tok != NULL ? tok : "", &at, &d);
+	tok = NULL; /* may be stale once PAM_AUTHTOK holds the joined token */
+	if (err == KJ_OK)
+		err = kj_verify_for_user(&cfg, at.buf, at.len, (int64_t)time(NULL), pam_user, &res, &d);
 	if (err == KJ_OK && (pam_user == NULL || *pam_user == '\0')) {
 		rc = pam_set_item(pamh, PAM_USER, res.user);
 		if (rc != PAM_SUCCESS)
@@ -101,9 +156,14 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		}
 	}
 	kj_decision_line(line, sizeof(line), err, &d, &res);
-	pam_syslog(pamh, err == KJ_OK ? LOG_INFO : LOG_NOTICE, "%s", line);
+	if (at.parts > 1)
+		(void)kj_fmt(full, sizeof(full), "%s parts=%u", line, at.parts);
+	else
+		(void)kj_strlcpy(full, line, sizeof(full));
+	pam_syslog(pamh, err == KJ_OK ? LOG_INFO : LOG_NOTICE, "%s", full);
 	rc = kj_err_to_pam(err);
 out:
+	kj_authtok_wipe(&at);
 	explicit_bzero(&cfg, sizeof(cfg));
 	return rc;
 }

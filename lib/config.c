@@ -36,8 +36,21 @@ static const struct kj_opt kj_opts[] = {
 	KJ_INT("leeway", leeway, 0, 600, 1),
 	KJ_INT("max_ttl", max_ttl, 1, 30 * 86400, 1),
 	KJ_INT("timeout", timeout_ms, 1, 60, 1000),
+	KJ_INT("cache_ttl", cache_ttl, 0, 86400, 1),
+	KJ_INT("cache_max", cache_max, 1, 100000, 1),
+	KJ_STR("replay_cache", replay_cache),
+	KJ_INT("replay_cache_max", replay_cache_max, 1, 1000000, 1),
 	KJ_BOOL("debug", debug),
 	KJ_BOOL("allow_root", allow_root),
+	KJ_BOOL("fips", fips),
+	KJ_BOOL("imds_v1", imds_v1),
+	KJ_STR("ca_file", ca_file),
+	KJ_STR("ca_path", ca_path),
+	KJ_STR("proxy", proxy),
+	KJ_STR("imds_endpoint", imds_endpoint),
+	KJ_STR("sts_endpoint", sts_endpoint),
+	KJ_STR("role_arn", role_arn),
+	KJ_STR("web_identity_token_file", web_identity_token_file),
 	/* Read by pam_get_authtok itself; accepted so they are not "unknown". */
 	{ "use_first_pass", KJ_OPT_PAM, 0, 0, 0, 0, 0 },
 	{ "try_first_pass", KJ_OPT_PAM, 0, 0, 0, 0, 0 },
@@ -53,6 +66,9 @@ kj_config_defaults(struct kj_config *c)
 	c->leeway = 60;
 	c->max_ttl = 3600;
 	c->timeout_ms = 5000;
+	c->cache_ttl = 600;
+	c->cache_max = 256;
+	c->replay_cache_max = 10000;
 }
 
 int
@@ -369,7 +385,9 @@ kj_config_finish(struct kj_config *c, struct kj_diag *d)
 			return kj_fail(d, KJ_ERR_CONFIG, "user_claim: '%s' is not a claim name", c->user_claim);
 	}
 	if (c->endpoint[0] == '\0') {
-		if (kj_fmt(c->host_header, sizeof(c->host_header), "kms.%s.amazonaws.com", c->region) != 0 ||
+		/* FIPS: another host, still signed as service "kms". */
+		if (kj_fmt(c->host_header, sizeof(c->host_header), "kms%s.%s.amazonaws.com",
+		    c->fips ? "-fips" : "", c->region) != 0 ||
 		    kj_fmt(c->url, sizeof(c->url), "https://%s/", c->host_header) != 0)
 			return kj_fail(d, KJ_ERR_CONFIG, "region: too long");
 		return KJ_OK;

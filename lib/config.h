@@ -31,8 +31,22 @@ struct kj_config {
 	int64_t leeway;      /* seconds */
 	int64_t max_ttl;     /* seconds */
 	int64_t timeout_ms;  /* total budget for one KMS call */
+	int64_t cache_ttl;   /* seconds a data key stays cached; 0: no cache */
+	int64_t cache_max;   /* most cached data keys */
+	char replay_cache[PATH_MAX]; /* directory of used jti values; empty: off */
+	int64_t replay_cache_max;   /* most live entries; full refuses logins */
 	int debug;
 	int allow_root;
+	/* AWS plumbing (README "AWS credentials, endpoints, retries"). */
+	int fips;                    /* kms-fips.REGION / sts-fips.REGION */
+	int imds_v1;                 /* allow IMDSv1 if the IMDSv2 token PUT fails */
+	char ca_file[PATH_MAX];
+	char ca_path[PATH_MAX];
+	char proxy[KJ_URL_MAX];      /* never taken from the environment */
+	char imds_endpoint[KJ_URL_MAX];
+	char sts_endpoint[KJ_URL_MAX];
+	char role_arn[KJ_ISS_MAX];
+	char web_identity_token_file[PATH_MAX];
 
 	/* Derived by kj_config_finish. */
 	char url[KJ_URL_MAX];        /* where requests go */

@@ -1,10 +1,20 @@
-/* Credentials from the shared credentials file or the environment. */
+/* The credential chain: shared credentials file, environment, web
+ * identity (STS), ECS container credentials, EC2 IMDSv2. */
 #include "creds.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <openssl/evp.h>
+#include <time.h>
+
+#include "cache.h"
 #include "file.h"
+#include "http.h"
+#include "imds.h"
+#include "sts.h"
 
 #define KJ_CREDS_FILE_MAX 65536
 
@@ -30,6 +40,9 @@ kj_section_matches(const char *line, const char *profile, int config_style)
 	}
 	while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
 		nlen--;
+	/* style 2 (the module's credentials_file): either file format */
+	if (config_style == 2 && nlen == plen && strncmp(name, profile, plen) == 0)
+		return 1;
 	if (config_style && strcmp(profile, "default") != 0) {
 		if (nlen < 8 || strncmp(name, "profile", 7) != 0 || (name[7] != ' ' && name[7] != '\t'))
 			return 0;
@@ -108,7 +121,8 @@ kj_creds_from_file(const struct kj_config *c, struct kj_creds *out, struct kj_di
 	err = kj_file_read_trusted(c->credentials_file, KJ_CREDS_FILE_MAX, &buf, &len, d);
 	if (err != KJ_OK)
 		goto out;
-	err = kj_creds_parse_ini(buf, len, c->profile, 0, out, d);
+	/* Either format: [NAME] (credentials) or [profile NAME] (config). */
+	err = kj_creds_parse_ini(buf, len, c->profile, 2, out, d);
 	if (err != KJ_OK) {
 		char inner[KJ_REASON_MAX];
 
@@ -129,8 +143,6 @@ kj_creds_from_env(struct kj_creds *out, struct kj_diag *d)
 	const char *secret = getenv("AWS_SECRET_ACCESS_KEY");
 	const char *token = getenv("AWS_SESSION_TOKEN");
 
-	if (id == NULL || secret == NULL || *id == '\0' || *secret == '\0')
-		return kj_fail(d, KJ_ERR_UNAVAIL, "no credentials: set credentials_file= (sshd clears the environment)");
 	if (kj_strlcpy(out->access_key_id, id, sizeof(out->access_key_id)) != 0 ||
 	    kj_strlcpy(out->secret_access_key, secret, sizeof(out->secret_access_key)) != 0 ||
 	    (token != NULL && kj_strlcpy(out->session_token, token, sizeof(out->session_token)) != 0))
@@ -139,17 +151,280 @@ kj_creds_from_env(struct kj_creds *out, struct kj_diag *d)
 	return KJ_OK;
 }
 
+static int
+kj_env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0';
+}
+
+#define KJ_CREDS_CACHE_PREFIX "pam_kmsjwt:creds:"
+#define KJ_CREDS_CACHE_ENTRIES 64
+#define KJ_CREDS_CACHE_TTL_MAX 900
+#define KJ_CREDS_CACHE_MARGIN 300
+#define KJ_CREDS_CACHE_MAGIC "KJC1\n"
+
+int
+kj_iso8601_utc(const char *s, int64_t *t)
+{
+	/* offsets and widths of year, month, day, hour, minute, second */
+	static const size_t off[6] = { 0, 5, 8, 11, 14, 17 }, wid[6] = { 4, 2, 2, 2, 2, 2 };
+	static const char seps[] = "--T::";
+	static const size_t sep_at[5] = { 4, 7, 10, 13, 16 };
+	int64_t v[6];
+	struct tm tm;
+	const char *rest;
+	char num[5];
+	size_t i;
+	time_t r;
+
+	if (strlen(s) < 20)
+		return -1;
+	for (i = 0; i < 5; i++) {
+		if (s[sep_at[i]] != seps[i])
+			return -1;
+	}
+	for (i = 0; i < 6; i++) {
+		memcpy(num, s + off[i], wid[i]);
+		num[wid[i]] = '\0';
+		if (num[0] == '-' || kj_parse_i64(num, 0, 9999, &v[i]) != 0)
+			return -1;
+	}
+	rest = s + 19;
+	if (*rest == '.') {
+		rest++;
+		while (*rest >= '0' && *rest <= '9')
+			rest++;
+	}
+	if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = (int)v[0] - 1900;
+	tm.tm_mon = (int)v[1] - 1;
+	tm.tm_mday = (int)v[2];
+	tm.tm_hour = (int)v[3];
+	tm.tm_min = (int)v[4];
+	tm.tm_sec = (int)v[5];
+	r = timegm(&tm);
+	if (r == (time_t)-1)
+		return -1;
+	*t = (int64_t)r;
+	return 0;
+}
+
+int
+kj_creds_cache_get(const char *const *parts, size_t n_parts, char *desc, size_t desc_size,
+    struct kj_creds *out)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char h[EVP_MAX_MD_SIZE];
+	char hex[2 * 16 + 1], *fields[5], *p, *nl;
+	uint8_t buf[sizeof(struct kj_creds)];
+	struct kj_diag d;
+	unsigned int hl = 0;
+	size_t i, len = 0;
+	int hit = 0;
+
+	desc[0] = '\0';
+	/* The entry name is a digest: endpoints and tokens stay out of
+	 * /proc/keys, and parts cannot run into each other. */
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (i = 0; i < n_parts; i++) {
+		const char *v = parts[i] != NULL ? parts[i] : "";
+
+		if (EVP_DigestUpdate(md, v, strlen(v) + 1) != 1)
+			goto out;
+	}
+	if (EVP_DigestFinal_ex(md, h, &hl) != 1 || hl < 16)
+		goto out;
+	kj_hex(hex, h, 16);
+	if (kj_fmt(desc, desc_size, "%s%s", KJ_CREDS_CACHE_PREFIX, hex) != 0) {
+		desc[0] = '\0';
+		goto out;
+	}
+	if (kj_cache_get(desc, buf, sizeof(buf) - 1, &len, &d) != KJ_OK)
+		goto out;
+	buf[len] = '\0';
+	if (len < 5 || memcmp(buf, KJ_CREDS_CACHE_MAGIC, 5) != 0)
+		goto drop;
+	p = (char *)buf + 5;
+	for (i = 0; i < 5; i++) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			goto drop;
+		*nl = '\0';
+		fields[i] = p;
+		p = nl + 1;
+	}
+	if (*fields[0] == '\0' || *fields[1] == '\0' ||
+	    kj_strlcpy(out->access_key_id, fields[0], sizeof(out->access_key_id)) != 0 ||
+	    kj_strlcpy(out->secret_access_key, fields[1], sizeof(out->secret_access_key)) != 0 ||
+	    kj_strlcpy(out->session_token, fields[2], sizeof(out->session_token)) != 0 ||
+	    kj_strlcpy(out->expiration, fields[3], sizeof(out->expiration)) != 0)
+		goto drop;
+	(void)kj_fmt(out->source, sizeof(out->source), "%.48s (cached)", fields[4]);
+	(void)kj_strlcpy(out->cache_desc, desc, sizeof(out->cache_desc));
+	hit = 1;
+	goto out;
+drop:
+	kj_cache_drop(desc);
+	kj_creds_wipe(out);
+out:
+	explicit_bzero(buf, sizeof(buf));
+	EVP_MD_CTX_free(md);
+	return hit;
+}
+
+void
+kj_creds_cache_put(const char *desc, struct kj_creds *cr)
+{
+	char buf[sizeof(struct kj_creds) + 16];
+	struct kj_diag d;
+	int64_t exp, ttl;
+
+	if (desc[0] == '\0' || cr->expiration[0] == '\0' || kj_iso8601_utc(cr->expiration, &exp) != 0)
+		return;
+	ttl = exp - (int64_t)time(NULL) - KJ_CREDS_CACHE_MARGIN;
+	if (ttl > KJ_CREDS_CACHE_TTL_MAX)
+		ttl = KJ_CREDS_CACHE_TTL_MAX;
+	if (ttl < 60)
+		return;
+	/* one field per line: a newline inside a field would shift them */
+	if (strchr(cr->access_key_id, '\n') != NULL || strchr(cr->secret_access_key, '\n') != NULL ||
+	    strchr(cr->session_token, '\n') != NULL || strchr(cr->source, '\n') != NULL ||
+	    kj_fmt(buf, sizeof(buf), KJ_CREDS_CACHE_MAGIC "%s\n%s\n%s\n%s\n%s\n", cr->access_key_id,
+		cr->secret_access_key, cr->session_token, cr->expiration, cr->source) != 0)
+		goto out;
+	if (kj_cache_put(desc, KJ_CREDS_CACHE_PREFIX, (const uint8_t *)buf, strlen(buf), (unsigned)ttl,
+	    KJ_CREDS_CACHE_ENTRIES, &d) == KJ_OK)
+		(void)kj_strlcpy(cr->cache_desc, desc, sizeof(cr->cache_desc));
+out:
+	explicit_bzero(buf, sizeof(buf));
+}
+
+void
+kj_creds_cache_drop(const struct kj_creds *cr)
+{
+	if (cr->cache_desc[0] != '\0')
+		kj_cache_drop(cr->cache_desc);
+}
+
+kj_err
+kj_creds_from_json(const char *text, size_t len, const char *what, struct kj_creds *out,
+    struct kj_diag *d)
+{
+	json_t *j = json_loadb(text, len, 0, NULL), *code;
+	const char *id, *secret, *token, *exp;
+	kj_err err;
+
+	if (j == NULL || !json_is_object(j)) {
+		err = kj_fail(d, KJ_ERR_UNAVAIL, "%s: credentials are not a JSON object", what);
+		goto out;
+	}
+	code = json_object_get(j, "Code");
+	if (code != NULL && (!json_is_string(code) || strcmp(json_string_value(code), "Success") != 0)) {
+		char safe[64];
+
+		kj_sanitize(safe, sizeof(safe), json_is_string(code) ? json_string_value(code) : "?");
+		err = kj_fail(d, KJ_ERR_UNAVAIL, "%s: credentials Code is \"%s\"", what, safe);
+		goto out;
+	}
+	id = json_string_value(json_object_get(j, "AccessKeyId"));
+	secret = json_string_value(json_object_get(j, "SecretAccessKey"));
+	token = json_string_value(json_object_get(j, "Token"));
+	exp = json_string_value(json_object_get(j, "Expiration"));
+	if (id == NULL || secret == NULL || *id == '\0' || *secret == '\0') {
+		err = kj_fail(d, KJ_ERR_UNAVAIL, "%s: credentials lack AccessKeyId or SecretAccessKey", what);
+		goto out;
+	}
+	if (kj_strlcpy(out->access_key_id, id, sizeof(out->access_key_id)) != 0 ||
+	    kj_strlcpy(out->secret_access_key, secret, sizeof(out->secret_access_key)) != 0 ||
+	    (token != NULL && kj_strlcpy(out->session_token, token, sizeof(out->session_token)) != 0)) {
+		err = kj_fail(d, KJ_ERR_UNAVAIL, "%s: credentials too long", what);
+		goto out;
+	}
+	if (exp != NULL)
+		(void)kj_strlcpy(out->expiration, exp, sizeof(out->expiration));
+	err = KJ_OK;
+out:
+	if (j != NULL) {
+		/* jansson's copies of the secret and token */
+		json_t *v;
+		const char *k;
+
+		json_object_foreach(j, k, v) {
+			if (json_is_string(v))
+				explicit_bzero((char *)json_string_value(v), json_string_length(v));
+		}
+		json_decref(j);
+	}
+	return err;
+}
+
 kj_err
 kj_creds_load(const struct kj_config *c, struct kj_creds *out, struct kj_diag *d)
 {
+	int64_t start = kj_mono_ms(), deadline = start + c->timeout_ms;
+	const char *role = NULL, *tokfile = NULL;
+	const char *ecs_rel = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char *ecs_full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	const char *imds_off = getenv("AWS_EC2_METADATA_DISABLED");
 	kj_err err;
 
 	kj_creds_wipe(out);
-	if (c->credentials_file[0] != '\0')
+	/* 1. An explicit file is the only source: a typo must not silently
+	 * select the instance role instead. */
+	if (c->credentials_file[0] != '\0') {
 		err = kj_creds_from_file(c, out, d);
-	else
+		goto out;
+	}
+	/* 2. */
+	if (kj_env_set("AWS_ACCESS_KEY_ID") && kj_env_set("AWS_SECRET_ACCESS_KEY")) {
 		err = kj_creds_from_env(out, d);
+		goto out;
+	}
+	/* 3. The config's pair wins over the environment's, as a pair. */
+	if (c->role_arn[0] != '\0' || c->web_identity_token_file[0] != '\0') {
+		role = c->role_arn;
+		tokfile = c->web_identity_token_file;
+	} else if (kj_env_set("AWS_ROLE_ARN") || kj_env_set("AWS_WEB_IDENTITY_TOKEN_FILE")) {
+		role = getenv("AWS_ROLE_ARN");
+		tokfile = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+	}
+	if (role != NULL) {
+		if (tokfile == NULL || *tokfile == '\0' || *role == '\0') {
+			err = kj_fail(d, KJ_ERR_CONFIG,
+			    "web identity needs both a role ARN and a token file (role_arn= and web_identity_token_file=)");
+			goto out;
+		}
+		err = kj_sts_web_identity(c, role, tokfile, deadline, out, d);
+		goto out;
+	}
+	/* 4. */
+	if ((ecs_rel != NULL && *ecs_rel != '\0') || (ecs_full != NULL && *ecs_full != '\0')) {
+		err = kj_ecs_creds(c, ecs_rel, ecs_full, deadline, out, d);
+		goto out;
+	}
+	/* 5. */
+	if (imds_off != NULL && strcasecmp(imds_off, "true") == 0) {
+		err = kj_fail(d, KJ_ERR_UNAVAIL,
+		    "no credentials: no credentials_file, AWS_* keys, web identity or container credentials, and IMDS is disabled");
+		goto out;
+	}
+	err = kj_imds_creds(c, deadline, out, d);
+	if (err == KJ_ERR_UNAVAIL) {
+		char inner[KJ_REASON_MAX];
+
+		(void)kj_strlcpy(inner, d->reason, sizeof(inner));
+		err = kj_fail(d, err,
+		    "no credentials: no credentials_file, AWS_* keys, web identity or container credentials; %s", inner);
+	}
+out:
 	if (err != KJ_OK)
 		kj_creds_wipe(out);
+	else
+		out->fetch_ms = kj_mono_ms() - start;
 	return err;
 }

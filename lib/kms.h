@@ -12,15 +12,19 @@
 
 #define KJ_KMS_RESP_MAX 65536
 #define KJ_KMS_CONTEXT_MAX 4
+#define KJ_KMS_MAX_ATTEMPTS 5 /* and never past the timeout budget */
 
 struct kj_kv {
 	const char *key;
 	const char *value;
 };
 
-/* Sign and send one request (action "Decrypt", "Encrypt", ...). On HTTP 200
- * *resp is the parsed JSON object. KMS errors are classified by __type:
- * refusals of the token (InvalidCiphertext, IncorrectKey, AccessDenied, a
+/* Sign and send one request (action "Decrypt", "Encrypt", ...), retrying
+ * with capped exponential backoff and full jitter (kj_kms_retryable,
+ * connection failures) while the budget lasts: c->timeout_ms minus what
+ * fetching cr took (cr->fetch_ms). On HTTP 200 *resp is the parsed JSON
+ * object. Every failure reason names the KMS request id ("-" if none).
+ * KMS errors are classified by __type: refusals of the token (InvalidCiphertext, IncorrectKey, AccessDenied, a
  * disabled or missing key) are KJ_ERR_DENIED; throttling, 5xx, transport and
  * credential problems are KJ_ERR_UNAVAIL. */
 kj_err kj_kms_call(const struct kj_config *c, const struct kj_creds *cr, const char *action,
@@ -40,5 +44,10 @@ kj_err kj_kms_encrypt(const struct kj_config *c, const struct kj_creds *cr, cons
 
 /* Classify a KMS error type (after any '#' prefix) and HTTP status. */
 kj_err kj_kms_classify(long status, const char *type);
+
+/* 1 if the request is worth sending again: ThrottlingException,
+ * KMSInternalException, KeyUnavailableException, DependencyTimeoutException,
+ * or HTTP 500/502/503/504 unless the type refuses the token. */
+int kj_kms_retryable(long status, const char *type);
 
 #endif

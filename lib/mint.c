@@ -1,11 +1,12 @@
 /* Token issuing, direct mode. */
 #include "mint.h"
 
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "b64.h"
+#include "crypto.h"
+#include "envelope.h"
 #include "kms.h"
 #include "token.h"
 
@@ -57,7 +58,7 @@ kj_mint(const struct kj_config *c, const struct kj_creds *cr, const struct kj_mi
 		err = kj_fail(d, KJ_ERR_PAYLOAD, "payload longer than %d bytes", KJ_PAYLOAD_MAX);
 		goto out;
 	}
-	header = json_pack("{s:s}", "alg", "KMS");
+	header = json_pack("{s:s}", "alg", m->envelope ? "KMS+A256GCM" : "KMS");
 	claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", m->iss, "sub", m->sub, "aud", m->aud,
 	    "iat", (json_int_t)m->iat, "exp", (json_int_t)m->exp);
 	if (header == NULL || claims == NULL) {
@@ -65,7 +66,7 @@ kj_mint(const struct kj_config *c, const struct kj_creds *cr, const struct kj_mi
 		goto out;
 	}
 	if (m->jti == NULL) {
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1 ||
+		if (kj_random(rnd, sizeof(rnd)) != 0 ||
 		    kj_b64_encode(KJ_B64URL, rnd, sizeof(rnd), jti, sizeof(jti)) != 0) {
 			err = kj_fail(d, KJ_ERR_INTERNAL, "no randomness for jti");
 			goto out;
@@ -90,8 +91,12 @@ kj_mint(const struct kj_config *c, const struct kj_creds *cr, const struct kj_mi
 	ctx[0] = (struct kj_kv){ "kmsjwt", digest };
 	ctx[1] = (struct kj_kv){ "aud", m->aud };
 	ctx[2] = (struct kj_kv){ "sub", m->sub };
-	err = kj_kms_encrypt(c, cr, m->key_id, (const uint8_t *)payload, strlen(payload), ctx, 3, &blob,
-	    &blob_len, d);
+	if (m->envelope)
+		err = kj_envelope_seal(c, cr, m->key_id, m->aud, s, (const uint8_t *)payload, strlen(payload),
+		    m->dk_max_age, m->dk_max_uses, &blob, &blob_len, d);
+	else
+		err = kj_kms_encrypt(c, cr, m->key_id, (const uint8_t *)payload, strlen(payload), ctx, 3,
+		    &blob, &blob_len, d);
 	if (err != KJ_OK)
 		goto out;
 	sealed_b64 = kj_b64_encode_alloc(KJ_B64URL, blob, blob_len);

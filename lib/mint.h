@@ -15,6 +15,9 @@ struct kj_mint_req {
 	int64_t iat, exp;
 	json_t *extra_claims; /* optional object merged into the claims */
 	const char *payload;  /* private JSON object, default "{}" */
+	int envelope;         /* alg KMS+A256GCM instead of KMS */
+	unsigned dk_max_age;  /* envelope: reuse a data key this many seconds... */
+	unsigned dk_max_uses; /* ...for at most this many tokens (0: no reuse) */
 };
 
 /* Build header and claims, compute D, seal the payload with KMS Encrypt.

@@ -1,11 +1,11 @@
-/* SigV4 signing with OpenSSL. libcurl's CURLOPT_AWS_SIGV4 signs with the
+/* SigV4 signing (SHA-256 and HMAC from lib/crypto.c). libcurl's CURLOPT_AWS_SIGV4 signs with the
  * wall clock only, so it cannot be checked against the published test suite
  * (fixed timestamps) and it would tie signing to libcurl being loaded; this
  * signer takes the date as an argument and is tested against the suite. */
 #include "sigv4.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include "crypto.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,23 +24,18 @@ kj_amz_date(time_t t, char out[17])
 static int
 kj_sha256_hex(const void *data, size_t len, char out[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+	struct kj_span part = { data, len };
+	uint8_t md[KJ_SHA256_LEN];
 
-	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
-		return -1;
-	kj_hex(out, md, 32);
+	kj_sha256_v(&part, 1, md);
+	kj_hex(out, md, sizeof(md));
 	return 0;
 }
 
 static int
 kj_hmac(const void *key, size_t klen, const char *msg, unsigned char out[32])
 {
-	unsigned int n = 0;
-
-	if (HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, strlen(msg), out, &n) == NULL ||
-	    n != 32)
-		return -1;
+	kj_hmac_sha256(key, klen, msg, strlen(msg), out);
 	return 0;
 }
 

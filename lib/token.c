@@ -1,11 +1,11 @@
 /* Token parsing: segments, base64url, header and claim types. */
 #include "token.h"
 
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "b64.h"
+#include "crypto.h"
 
 kj_err
 kj_json_object(const void *buf, size_t len, json_t **out, const char *what, struct kj_diag *d)
@@ -33,12 +33,11 @@ kj_json_object(const void *buf, size_t len, json_t **out, const char *what, stru
 int
 kj_digest(const char *s, size_t len, char out[KJ_DIGEST_LEN + 1])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	struct kj_span part = { s, len };
+	uint8_t md[KJ_SHA256_LEN];
 
-	if (EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-		return -1;
-	return kj_b64_encode(KJ_B64URL, md, mdlen, out, KJ_DIGEST_LEN + 1);
+	kj_sha256_v(&part, 1, md);
+	return kj_b64_encode(KJ_B64URL, md, sizeof(md), out, KJ_DIGEST_LEN + 1);
 }
 
 /* A required or optional string claim. */

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "creds.h"
+#include "envelope.h"
 #include "kms.h"
+#include "replay.h"
 #include "token.h"
 
 /* Step 3: KMS Decrypt with the recomputed context and key pinning. */
@@ -116,12 +118,25 @@ kj_verify(const struct kj_config *c, const char *tok, size_t len, int64_t now, s
 	err = kj_claims_check(&t, c, now, d);
 	if (err != KJ_OK)
 		goto out;
-	if (t.alg != KJ_ALG_KMS) {
-		err = kj_fail(d, KJ_ERR_TOKEN, "alg KMS+A256GCM (envelope) is not supported by this build");
+	/* Cheap refusals before KMS: a used jti, and a clear-text user claim
+	 * that can never name an account (syntax and user_map only: whether an
+	 * account exists is told to authenticated tokens alone). */
+	err = kj_replay_precheck(c, t.iss, t.jti, d);
+	if (err != KJ_OK)
 		goto out;
+	uc = json_object_get(t.claims, c->user_claim);
+	if (json_is_string(uc) && strlen(json_string_value(uc)) == json_string_length(uc)) {
+		err = kj_usermap_resolve(c, json_string_value(uc), res->user, sizeof(res->user), d);
+		res->user[0] = '\0';
+		if (err != KJ_OK)
+			goto out;
 	}
-	(void)kj_strlcpy(res->mode, "direct", sizeof(res->mode));
-	err = kj_open_direct(c, &t, &pt, &pt_len, res, d);
+	if (t.alg == KJ_ALG_KMS_A256GCM) {
+		err = kj_envelope_open(c, &t, tok, &pt, &pt_len, res, d);
+	} else {
+		(void)kj_strlcpy(res->mode, "direct", sizeof(res->mode));
+		err = kj_open_direct(c, &t, &pt, &pt_len, res, d);
+	}
 	if (err != KJ_OK)
 		goto out;
 	err = kj_payload_check(&t, pt, pt_len, &payload, d);
@@ -157,13 +172,14 @@ kj_verify_for_user(const struct kj_config *c, const char *tok, size_t len, int64
 	kj_err err = kj_verify(c, tok, len, now, res, d);
 	char safe[64];
 
-	if (err != KJ_OK || want_user == NULL || *want_user == '\0')
+	if (err != KJ_OK)
 		return err;
-	if (strcmp(want_user, res->user) != 0) {
+	if (want_user != NULL && *want_user != '\0' && strcmp(want_user, res->user) != 0) {
 		kj_sanitize(safe, sizeof(safe), want_user);
 		return kj_fail(d, KJ_ERR_USER, "token is for user %s, login is for %s", res->user, safe);
 	}
-	return KJ_OK;
+	/* Only a token that passed every check uses up its jti. */
+	return kj_replay_record_token(c, tok, len, now, d);
 }
 
 void

@@ -9,6 +9,8 @@ kj_start_kms
 MOD=$(realpath "$O/pam_kmsjwt.so")
 KJ_TEST_ENDPOINT=$KJ_ENDPOINT KJ_TEST_MODULE=$MOD "$O/test_pam"
 pam_rc=$?
+KJ_TEST_ENDPOINT=$KJ_ENDPOINT KJ_TEST_MODULE=$MOD KJ_TEST_BOTO3_TOKEN_CMD="$PYTHON tests/mint_boto3.py --envelope" \
+	"$O/test_envelope" || pam_rc=1
 
 # ---- pamtester and the CLI ------------------------------------------------
 KEY=$(kj_create_key) || { echo "cannot create a key"; exit 1; }
@@ -60,6 +62,23 @@ pt daemon "" authenticate; kj_expect "pamtester: empty token refused" 1 "Authent
 GHOST=$("$PYTHON" tests/mint_boto3.py "$KJ_ENDPOINT" "$KEY" https://idp.example web-1 kj-no-such-user)
 pt kj-no-such-user "$GHOST" authenticate; kj_expect "pamtester: unknown account" 1 "User not known" "$KJ_TMP/out" $?
 
+# envelope: a warm-cache login in a fresh process makes no KMS call and never
+# loads libcurl (ld.so reports every library it loads with LD_DEBUG=files)
+ETOK=$("$O/kmsjwt" mint --envelope --key-id "$KEY" --issuer https://idp.example --audience web-1 --subject daemon \
+	--endpoint "$KJ_ENDPOINT")
+pt daemon "$ETOK" authenticate; kj_expect "pamtester: envelope token, cold cache" 0 "successfully authenticated" "$KJ_TMP/out" $?
+before=$(curl -s "$KJ_ENDPOINT/__kj/count")
+printf '%s\n' "$ETOK" | LD_DEBUG=files LD_PRELOAD=$KJ_PRELOAD$PAMWRAP PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$KJ_TMP/pam.d" \
+	ASAN_OPTIONS=detect_leaks=0 pamtester -v kjtest daemon authenticate >"$KJ_TMP/out" 2>&1
+rc=$?
+after=$(curl -s "$KJ_ENDPOINT/__kj/count")
+kj_expect "pamtester: envelope token, warm cache" 0 "successfully authenticated" "$KJ_TMP/out" $rc
+if grep -q "file=libcurl" "$KJ_TMP/out"; then kj_bad "warm login loaded libcurl"; else kj_ok "warm login did not load libcurl"; fi
+if [ "$before" = "$after" ]; then kj_ok "warm login made no KMS request"; else kj_bad "warm login: KMS counts $before -> $after"; fi
+printf '%s\n' "$TOK" | LD_DEBUG=files LD_PRELOAD=$KJ_PRELOAD$PAMWRAP PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$KJ_TMP/pam.d" \
+	ASAN_OPTIONS=detect_leaks=0 pamtester -v kjtest daemon authenticate >"$KJ_TMP/out" 2>&1
+if grep -q "file=libcurl" "$KJ_TMP/out"; then kj_ok "direct login loads libcurl (the check can fail)"; else kj_bad "LD_DEBUG saw no libcurl load on a KMS call"; fi
+
 # CLI verify: same checks, reason on stderr, exit code per class
 echo "$BTOK" | "$O/kmsjwt" verify --user daemon $ARGS >"$KJ_TMP/out" 2>&1; kj_expect "kmsjwt verify: boto3 token" 0 "accepted" "$KJ_TMP/out" $?
 echo "$FORGED" | "$O/kmsjwt" verify $ARGS >"$KJ_TMP/out" 2>&1; kj_expect "kmsjwt verify: forged" 1 "InvalidCiphertextException" "$KJ_TMP/out" $?
@@ -68,6 +87,13 @@ echo "$TOK" | "$O/kmsjwt" verify $ARGS bogus=1 >"$KJ_TMP/out" 2>&1; kj_expect "k
 echo "$TOK" | "$O/kmsjwt" verify $ARGS endpoint=http://127.0.0.1:9 >"$KJ_TMP/out" 2>&1; kj_expect "kmsjwt verify: KMS down" 3 "KMS request failed" "$KJ_TMP/out" $?
 "$O/kmsjwt" inspect "$TOK" >"$KJ_TMP/out" 2>&1; kj_expect "kmsjwt inspect" 0 '"sub": "daemon"' "$KJ_TMP/out" $?
 if grep -q groups "$KJ_TMP/out"; then kj_bad "inspect shows the sealed payload"; else kj_ok "inspect does not show the payload"; fi
+
+# envelope with the local KMS stopped: the warm data key still logs in,
+# a direct-mode token cannot
+kj_stop_kms_only() { exec {KJ_KMS_IN}>&-; KJ_KMS_IN=; kill "$KJ_KMS_PID" 2>/dev/null; wait "$KJ_KMS_PID" 2>/dev/null; KJ_KMS_PID=; }
+kj_stop_kms_only
+pt daemon "$ETOK" authenticate; kj_expect "pamtester: envelope, warm cache, KMS stopped" 0 "successfully authenticated" "$KJ_TMP/out" $?
+echo "$TOK" | "$O/kmsjwt" verify $ARGS >"$KJ_TMP/out" 2>&1; kj_expect "kmsjwt verify: direct, KMS stopped" 3 "KMS request failed" "$KJ_TMP/out" $?
 
 echo "integration: $KJ_PASS passed, $KJ_FAIL failed"
 [ "$pam_rc" -eq 0 ] && [ "$KJ_FAIL" -eq 0 ]

@@ -9,6 +9,7 @@
 #include "../lib/b64.h"
 #include "../lib/config.h"
 #include "../lib/creds.h"
+#include "../lib/crypto.h"
 #include "../lib/kms.h"
 #include "../lib/sigv4.h"
 #include "../lib/token.h"
@@ -476,6 +477,61 @@ test_decision_line(void)
 	CHECK(strncmp(line, "accepted; ", 10) == 0 && strstr(line, "user=alice") != NULL, "ok line: %s", line);
 }
 
+static void
+unhex(const char *h, uint8_t *out)
+{
+	size_t i;
+
+	for (i = 0; h[2 * i] != '\0'; i++) {
+		unsigned v = 0;
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			char c = h[2 * i + (size_t)k];
+
+			v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
+		}
+		out[i] = (uint8_t)v;
+	}
+}
+
+/* FIPS 180-2 "abc", RFC 4231 case 2, and GCM spec test case 16 (AES-256). */
+static void
+test_crypto(void)
+{
+	static const char *const gk = "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308";
+	static const char *const giv = "cafebabefacedbaddecaf888";
+	static const char *const gp = "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+				      "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39";
+	static const char *const ga = "feedfacedeadbeeffeedfacedeadbeefabaddad2";
+	static const char *const gc = "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+				      "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662";
+	static const char *const gt = "76fc6ece0f4e1768cddf8853bb2d551b";
+	struct kj_span parts[2] = { { "a", 1 }, { "bc", 2 } };
+	uint8_t md[32], key[32], iv[12], pt[60], aad[20], ct[60], tag[16], want_ct[60], want_tag[16], back[60];
+	char hex[65];
+
+	kj_sha256_v(parts, 2, md);
+	kj_hex(hex, md, 32);
+	CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0, "sha256 abc %s", hex);
+	kj_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, md);
+	kj_hex(hex, md, 32);
+	CHECK(strcmp(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843") == 0, "hmac %s", hex);
+	unhex(gk, key);
+	unhex(giv, iv);
+	unhex(gp, pt);
+	unhex(ga, aad);
+	unhex(gc, want_ct);
+	unhex(gt, want_tag);
+	kj_gcm_seal(key, iv, aad, sizeof(aad), pt, sizeof(pt), ct, tag);
+	CHECK(memcmp(ct, want_ct, sizeof(ct)) == 0 && memcmp(tag, want_tag, sizeof(tag)) == 0, "GCM case 16 seal");
+	CHECK(kj_gcm_open(key, iv, aad, sizeof(aad), ct, sizeof(ct), tag, back) == 0 &&
+	    memcmp(back, pt, sizeof(pt)) == 0, "GCM case 16 open");
+	aad[0] ^= 1;
+	CHECK(kj_gcm_open(key, iv, aad, sizeof(aad), ct, sizeof(ct), tag, back) == -1, "GCM: changed AAD refused");
+	CHECK(kj_memeq("abc", "abc", 3) && !kj_memeq("abc", "abd", 3), "memeq");
+}
+
 int
 main(void)
 {
@@ -490,6 +546,7 @@ main(void)
 	test_creds();
 	test_kms_classify();
 	test_decision_line();
+	test_crypto();
 	(void)rmdir(tmpdir);
 	DONE("unit");
 }
