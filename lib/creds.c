@@ -7,10 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
 #include <time.h>
 
 #include "cache.h"
+#include "crypto.h"
 #include "file.h"
 #include "http.h"
 #include "imds.h"
@@ -213,32 +213,31 @@ kj_iso8601_utc(const char *s, int64_t *t)
 	return 0;
 }
 
+#define KJ_CREDS_CACHE_PARTS_MAX 8
+
 int
 kj_creds_cache_get(const char *const *parts, size_t n_parts, char *desc, size_t desc_size,
     struct kj_creds *out)
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char h[EVP_MAX_MD_SIZE];
+	struct kj_span spans[KJ_CREDS_CACHE_PARTS_MAX];
+	uint8_t h[KJ_SHA256_LEN];
 	char hex[2 * 16 + 1], *fields[5], *p, *nl;
 	uint8_t buf[sizeof(struct kj_creds)];
 	struct kj_diag d;
-	unsigned int hl = 0;
 	size_t i, len = 0;
 	int hit = 0;
 
 	desc[0] = '\0';
-	/* The entry name is a digest: endpoints and tokens stay out of
-	 * /proc/keys, and parts cannot run into each other. */
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+	if (n_parts > KJ_CREDS_CACHE_PARTS_MAX)
 		goto out;
+	/* The entry name is a digest: endpoints and tokens stay out of
+	 * /proc/keys, and parts (each with its NUL) cannot run into each other. */
 	for (i = 0; i < n_parts; i++) {
 		const char *v = parts[i] != NULL ? parts[i] : "";
 
-		if (EVP_DigestUpdate(md, v, strlen(v) + 1) != 1)
-			goto out;
+		spans[i] = (struct kj_span){ v, strlen(v) + 1 };
 	}
-	if (EVP_DigestFinal_ex(md, h, &hl) != 1 || hl < 16)
-		goto out;
+	kj_sha256_v(spans, n_parts, h);
 	kj_hex(hex, h, 16);
 	if (kj_fmt(desc, desc_size, "%s%s", KJ_CREDS_CACHE_PREFIX, hex) != 0) {
 		desc[0] = '\0';
@@ -273,7 +272,6 @@ drop:
 	kj_creds_wipe(out);
 out:
 	explicit_bzero(buf, sizeof(buf));
-	EVP_MD_CTX_free(md);
 	return hit;
 }
 

@@ -235,11 +235,11 @@ kj_issuer_key(const struct kj_config *c, const struct kj_creds *cr, const char *
     unsigned max_age, unsigned max_uses, uint8_t key[KJ_DATA_KEY_LEN], uint8_t *edk, size_t *edk_len,
     struct kj_diag *d)
 {
-	uint8_t e[KJ_CACHE_ENTRY_MAX], h[32], *pt = NULL, *blob = NULL;
+	struct kj_kv ctx[2] = { { "kmsjwt", "data-key" }, { "aud", aud } };
+	uint8_t e[KJ_CACHE_ENTRY_MAX], h[32], *blob = NULL;
 	char desc[128], hex[65];
 	struct kj_diag cd;
-	json_t *req = NULL, *resp = NULL;
-	size_t len = 0, n, pt_len = 0, blob_len = 0, i;
+	size_t len = 0, n, blob_len = 0, i;
 	uint64_t created = 0, now = (uint64_t)time(NULL);
 	uint32_t uses = 0;
 	int reuse = max_age > 0 && max_uses > 0;
@@ -278,26 +278,13 @@ kj_issuer_key(const struct kj_config *c, const struct kj_creds *cr, const char *
 		}
 	}
 	/* A fresh data key. */
-	req = json_pack("{s:s, s:s, s:{s:s, s:s}}", "KeyId", key_id, "KeySpec", "AES_256", "EncryptionContext",
-	    "kmsjwt", "data-key", "aud", aud);
-	if (req == NULL) {
-		err = kj_fail(d, KJ_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	err = kj_kms_call(c, cr, "GenerateDataKey", req, &resp, d);
+	err = kj_kms_generate_data_key(c, cr, key_id, ctx, 2, key, &blob, &blob_len, d);
 	if (err != KJ_OK)
 		goto out;
-	if (!json_is_string(json_object_get(resp, "Plaintext")) ||
-	    !json_is_string(json_object_get(resp, "CiphertextBlob")) ||
-	    kj_b64_decode(KJ_B64STD, json_string_value(json_object_get(resp, "Plaintext")),
-	        json_string_length(json_object_get(resp, "Plaintext")), &pt, &pt_len) != 0 ||
-	    kj_b64_decode(KJ_B64STD, json_string_value(json_object_get(resp, "CiphertextBlob")),
-	        json_string_length(json_object_get(resp, "CiphertextBlob")), &blob, &blob_len) != 0 ||
-	    pt_len != KJ_DATA_KEY_LEN || blob_len == 0 || blob_len > KJ_EDK_MAX) {
-		err = kj_fail(d, KJ_ERR_UNAVAIL, "GenerateDataKey answered something unusable");
+	if (blob_len > KJ_EDK_MAX) {
+		err = kj_fail(d, KJ_ERR_UNAVAIL, "GenerateDataKey returned a %zu-byte wrapped key", blob_len);
 		goto out;
 	}
-	memcpy(key, pt, KJ_DATA_KEY_LEN);
 	memcpy(edk, blob, blob_len);
 	*edk_len = blob_len;
 	if (reuse) {
@@ -316,15 +303,6 @@ kj_issuer_key(const struct kj_config *c, const struct kj_creds *cr, const char *
 	}
 	err = KJ_OK;
 out:
-	if (resp != NULL) {
-		json_t *p = json_object_get(resp, "Plaintext");
-
-		if (json_is_string(p))
-			explicit_bzero((char *)json_string_value(p), json_string_length(p));
-	}
-	json_decref(resp);
-	json_decref(req);
-	kj_free_secret(pt, pt_len);
 	free(blob);
 	explicit_bzero(e, sizeof(e));
 	return err;

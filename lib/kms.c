@@ -329,6 +329,16 @@ kj_b64_field(json_t *resp, const char *name, size_t max, const char *rid, uint8_
 	return KJ_OK;
 }
 
+/* Wipe a string member (a plaintext's base64 form) before jansson frees it. */
+static void
+kj_wipe_member(json_t *obj, const char *name)
+{
+	json_t *p = json_object_get(obj, name);
+
+	if (json_is_string(p))
+		explicit_bzero((char *)json_string_value(p), json_string_length(p));
+}
+
 kj_err
 kj_kms_decrypt(const struct kj_config *c, const struct kj_creds *cr, const uint8_t *blob,
     size_t blob_len, const struct kj_kv *ctx, size_t n_ctx, const char *key_id, size_t max_pt,
@@ -372,13 +382,7 @@ kj_kms_decrypt(const struct kj_config *c, const struct kj_creds *cr, const uint8
 	}
 	err = kj_b64_field(resp, "Plaintext", max_pt, rid, pt, pt_len, d);
 out:
-	if (resp != NULL) {
-		/* The response object holds the plaintext's base64 form. */
-		json_t *p = json_object_get(resp, "Plaintext");
-
-		if (json_is_string(p))
-			explicit_bzero((char *)json_string_value(p), json_string_length(p));
-	}
+	kj_wipe_member(resp, "Plaintext");
 	json_decref(resp);
 	json_decref(req);
 	free(b64);
@@ -410,15 +414,47 @@ kj_kms_encrypt(const struct kj_config *c, const struct kj_creds *cr, const char 
 		goto out;
 	err = kj_b64_field(resp, "CiphertextBlob", 6144, rid, blob, blob_len, d);
 out:
-	if (req != NULL) {
-		json_t *p = json_object_get(req, "Plaintext");
-
-		if (json_is_string(p))
-			explicit_bzero((char *)json_string_value(p), json_string_length(p));
-	}
+	kj_wipe_member(req, "Plaintext");
 	json_decref(resp);
 	json_decref(req);
 	if (b64 != NULL)
 		kj_free_secret_str(b64);
+	return err;
+}
+
+kj_err
+kj_kms_generate_data_key(const struct kj_config *c, const struct kj_creds *cr, const char *key_id,
+    const struct kj_kv *ctx, size_t n_ctx, uint8_t key[32], uint8_t **blob, size_t *blob_len,
+    struct kj_diag *d)
+{
+	json_t *req = NULL, *resp = NULL;
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
+	char rid[96];
+	kj_err err;
+
+	*blob = NULL;
+	*blob_len = 0;
+	req = json_object();
+	if (req == NULL || json_object_set_new(req, "KeyId", json_string(key_id)) != 0 ||
+	    json_object_set_new(req, "KeySpec", json_string("AES_256")) != 0 ||
+	    json_object_set_new(req, "EncryptionContext", kj_context_json(ctx, n_ctx)) != 0) {
+		err = kj_fail(d, KJ_ERR_NOMEM, "cannot build GenerateDataKey request");
+		goto out;
+	}
+	err = kj_kms_call_rid(c, cr, "GenerateDataKey", req, &resp, rid, sizeof(rid), d);
+	if (err == KJ_OK)
+		err = kj_b64_field(resp, "Plaintext", 32, rid, &pt, &pt_len, d);
+	if (err == KJ_OK && pt_len != 32)
+		err = kj_fail(d, KJ_ERR_UNAVAIL, "GenerateDataKey returned a %zu-byte key; request id %s", pt_len, rid);
+	if (err == KJ_OK)
+		err = kj_b64_field(resp, "CiphertextBlob", 6144, rid, blob, blob_len, d);
+	if (err == KJ_OK)
+		memcpy(key, pt, 32);
+out:
+	kj_wipe_member(resp, "Plaintext");
+	kj_free_secret(pt, pt_len);
+	json_decref(resp);
+	json_decref(req);
 	return err;
 }

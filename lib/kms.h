@@ -42,6 +42,12 @@ kj_err kj_kms_encrypt(const struct kj_config *c, const struct kj_creds *cr, cons
     const uint8_t *pt, size_t pt_len, const struct kj_kv *ctx, size_t n_ctx, uint8_t **blob,
     size_t *blob_len, struct kj_diag *d);
 
+/* GenerateDataKey(KeyId, AES_256, ctx): the 32-byte key (caller wipes) and
+ * its wrapped form (*blob, heap). */
+kj_err kj_kms_generate_data_key(const struct kj_config *c, const struct kj_creds *cr, const char *key_id,
+    const struct kj_kv *ctx, size_t n_ctx, uint8_t key[32], uint8_t **blob, size_t *blob_len,
+    struct kj_diag *d);
+
 /* Classify a KMS error type (after any '#' prefix) and HTTP status. */
 kj_err kj_kms_classify(long status, const char *type);
 

@@ -4,13 +4,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "token.h"
 
 #define KJ_REPLAY_TMP ".tmp."
@@ -63,22 +63,11 @@ static int
 kj_replay_name(const char *iss, const char *jti, char out[KJ_REPLAY_NAME_LEN + 1])
 {
 	static const char tag[] = "kmsjwt-replay-v1";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok;
+	struct kj_span parts[3] = { { tag, sizeof(tag) }, { iss, strlen(iss) + 1 }, { jti, strlen(jti) } };
+	uint8_t md[KJ_SHA256_LEN];
 
-	if (ctx == NULL)
-		return -1;
-	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, tag, sizeof(tag)) == 1 &&
-	    EVP_DigestUpdate(ctx, iss, strlen(iss) + 1) == 1 &&
-	    EVP_DigestUpdate(ctx, jti, strlen(jti)) == 1 &&
-	    EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == 32;
-	EVP_MD_CTX_free(ctx);
-	if (!ok)
-		return -1;
-	kj_hex(out, md, 32);
+	kj_sha256_v(parts, 3, md);
+	kj_hex(out, md, sizeof(md));
 	return 0;
 }
 

@@ -4,7 +4,7 @@
 set -u
 PKGS="build-essential pkg-config libpam0g-dev libcurl4-openssl-dev libjansson-dev libssl-dev
 libkeyutils-dev nettle-dev pamtester libpam-wrapper libpamtest0-dev libnss-wrapper openssh-server
-openssh-client sudo man-db keyutils"
+openssh-client sudo man-db keyutils clang libclang-rt-14-dev valgrind openssl curl"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -2,8 +2,8 @@
 # The replay race with the real module, real HTTP and a local KMS: 50
 # pamtester processes (through pam_wrapper: nothing under /etc) log in with
 # one token at once; exactly one may succeed, the other 49 are refused as
-# replays. Then a minted token without jti is refused, and a replay of the
-# winner is refused without reaching KMS.
+# replays. Then a replay of the winner and a token without jti are refused.
+# (Plain build only: 50 ASan processes at once are too heavy.)
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
@@ -33,8 +33,12 @@ pt() { # pt OUT TOKEN
 }
 
 TOK=$(mint)
-for i in $(seq 1 50); do pt "$T/out/$i" "$TOK" & done
-wait
+pids=
+for i in $(seq 1 50); do
+	pt "$T/out/$i" "$TOK" &
+	pids="$pids $!"
+done
+wait $pids # not a bare wait: the KMS server is a child too
 won=$(grep -l "successfully authenticated" "$T"/out/* | wc -l)
 lost=$(grep -l "Authentication failure" "$T"/out/* | wc -l)
 if [ "$won" -eq 1 ] && [ "$lost" -eq 49 ]; then
