@@ -85,6 +85,11 @@ $(O)/test_authtok: $(O)/tests/test_authtok.o $(O)/libkj.a
 $(O)/test_aws: $(O)/tests/test_aws.o $(O)/libkj.a
 	$(CC) -rdynamic -o $@ $< $(O)/libkj.a $(KJ_LDFLAGS) -lpam $(LIBS)
 
+# $(HDRS) covers lib/*.h only; the tests' own headers:
+$(O)/tests/test_pam.o $(O)/tests/test_envelope.o $(O)/tests/test_authtok.o $(O)/tests/test_aws.o: \
+	tests/pamtest.h tests/check.h
+$(O)/tests/unit.o $(O)/tests/test_symbols.o: tests/check.h
+
 # dlopens the module: only pam_sm_* may be visible.
 $(O)/test_symbols: $(O)/tests/test_symbols.o
 	$(CC) -o $@ $< $(KJ_LDFLAGS) -ldl
@@ -98,7 +103,7 @@ endif
 # tests/fake_kms.c answers lib/kms.c's requests in place of the network.
 FAKE_WRAP   = -Wl,--wrap=kj_http_post,--wrap=kj_http_request
 FAKE_MODULE = $(O)/pam_kmsjwt_fake.so
-HARNESS     = tests/harness.h tests/fake_kms.h tests/check.h
+HARNESS     = tests/harness.h tests/pamtest.h tests/fake_kms.h tests/check.h
 
 $(O)/tests/hostile.o $(O)/tests/replay.o $(O)/tests/oom.o $(O)/tests/fake_kms.o: $(HARNESS)
 

@@ -96,14 +96,27 @@ kj_payload_free(json_t *payload)
 	json_decref(payload);
 }
 
-kj_err
-kj_verify(const struct kj_config *c, const char *tok, size_t len, int64_t now, struct kj_result *res,
-    struct kj_diag *d)
+static kj_err
+kj_user_matches(const char *want_user, const char *user, struct kj_diag *d)
+{
+	char safe[64];
+
+	if (want_user == NULL || *want_user == '\0' || strcmp(want_user, user) == 0)
+		return KJ_OK;
+	kj_sanitize(safe, sizeof(safe), want_user);
+	return kj_fail(d, KJ_ERR_USER, "token is for user %s, login is for %s", user, safe);
+}
+
+/* Steps 1-5; want_user (PAM_USER), if set, must be the mapped user. */
+static kj_err
+kj_verify_as(const struct kj_config *c, const char *tok, size_t len, int64_t now, const char *want_user,
+    struct kj_result *res, struct kj_diag *d)
 {
 	struct kj_token t;
 	json_t *payload = NULL, *uc;
 	uint8_t *pt = NULL;
 	size_t pt_len = 0;
+	char clear_user[KJ_USER_MAX] = "";
 	kj_err err;
 
 	memset(res, 0, sizeof(*res));
@@ -119,15 +132,18 @@ kj_verify(const struct kj_config *c, const char *tok, size_t len, int64_t now, s
 	if (err != KJ_OK)
 		goto out;
 	/* Cheap refusals before KMS: a used jti, and a clear-text user claim
-	 * that can never name an account (syntax and user_map only: whether an
-	 * account exists is told to authenticated tokens alone). */
+	 * that can never name this login's account (syntax, user_map and
+	 * PAM_USER only: whether an account exists is told to authenticated
+	 * tokens alone). The payload cannot repeat a claim, so a user claim in
+	 * the clear is final and is mapped only once. */
 	err = kj_replay_precheck(c, t.iss, t.jti, d);
 	if (err != KJ_OK)
 		goto out;
 	uc = json_object_get(t.claims, c->user_claim);
 	if (json_is_string(uc) && strlen(json_string_value(uc)) == json_string_length(uc)) {
-		err = kj_usermap_resolve(c, json_string_value(uc), res->user, sizeof(res->user), d);
-		res->user[0] = '\0';
+		err = kj_usermap_resolve(c, json_string_value(uc), clear_user, sizeof(clear_user), d);
+		if (err == KJ_OK)
+			err = kj_user_matches(want_user, clear_user, d);
 		if (err != KJ_OK)
 			goto out;
 	}
@@ -143,19 +159,26 @@ kj_verify(const struct kj_config *c, const char *tok, size_t len, int64_t now, s
 	if (err != KJ_OK)
 		goto out;
 
-	/* Step 5: the user claim, from the claims or else the payload. */
-	uc = json_object_get(t.claims, c->user_claim);
-	if (uc == NULL)
-		uc = json_object_get(payload, c->user_claim);
-	if (!json_is_string(uc) || json_string_length(uc) == 0 ||
-	    strlen(json_string_value(uc)) != json_string_length(uc)) {
-		err = kj_fail(d, KJ_ERR_USER, "user claim %s is missing or not a string", c->user_claim);
-		goto out;
+	/* Step 5: the user claim, from the claims (mapped above) or else the
+	 * payload. */
+	if (clear_user[0] != '\0') {
+		(void)kj_strlcpy(res->user, clear_user, sizeof(res->user));
+	} else {
+		uc = json_object_get(t.claims, c->user_claim);
+		if (uc == NULL)
+			uc = json_object_get(payload, c->user_claim);
+		if (!json_is_string(uc) || json_string_length(uc) == 0 ||
+		    strlen(json_string_value(uc)) != json_string_length(uc)) {
+			err = kj_fail(d, KJ_ERR_USER, "user claim %s is missing or not a string", c->user_claim);
+			goto out;
+		}
+		err = kj_usermap_resolve(c, json_string_value(uc), res->user, sizeof(res->user), d);
+		if (err != KJ_OK)
+			goto out;
 	}
-	err = kj_usermap_resolve(c, json_string_value(uc), res->user, sizeof(res->user), d);
-	if (err != KJ_OK)
-		goto out;
 	err = kj_user_check(c, res->user, d);
+	if (err == KJ_OK)
+		err = kj_user_matches(want_user, res->user, d);
 out:
 	kj_payload_free(payload);
 	kj_free_secret(pt, pt_len);
@@ -166,18 +189,20 @@ out:
 }
 
 kj_err
+kj_verify(const struct kj_config *c, const char *tok, size_t len, int64_t now, struct kj_result *res,
+    struct kj_diag *d)
+{
+	return kj_verify_as(c, tok, len, now, NULL, res, d);
+}
+
+kj_err
 kj_verify_for_user(const struct kj_config *c, const char *tok, size_t len, int64_t now,
     const char *want_user, struct kj_result *res, struct kj_diag *d)
 {
-	kj_err err = kj_verify(c, tok, len, now, res, d);
-	char safe[64];
+	kj_err err = kj_verify_as(c, tok, len, now, want_user, res, d);
 
 	if (err != KJ_OK)
 		return err;
-	if (want_user != NULL && *want_user != '\0' && strcmp(want_user, res->user) != 0) {
-		kj_sanitize(safe, sizeof(safe), want_user);
-		return kj_fail(d, KJ_ERR_USER, "token is for user %s, login is for %s", res->user, safe);
-	}
 	/* Only a token that passed every check uses up its jti. */
 	return kj_replay_record_token(c, tok, len, now, d);
 }

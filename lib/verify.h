@@ -24,7 +24,9 @@ struct kj_result {
 kj_err kj_verify(const struct kj_config *c, const char *tok, size_t len, int64_t now,
     struct kj_result *res, struct kj_diag *d);
 
-/* kj_verify, then: if want_user is set the mapped user must equal it. */
+/* kj_verify, and if want_user is set the mapped user must equal it (checked
+ * before KMS when the user claim is in the clear claims); then a replay
+ * cache, if configured, records the token. */
 kj_err kj_verify_for_user(const struct kj_config *c, const char *tok, size_t len, int64_t now,
     const char *want_user, struct kj_result *res, struct kj_diag *d);
 

@@ -7,6 +7,7 @@
  * pamtester runs with PAM_WRAPPER_SERVICE_DIR=CONFDIR (LD_PRELOAD pam_wrapper
  * yourself), or against /etc/pam.d when CONFDIR is "-". */
 #include <fcntl.h>
+#include <signal.h>
 #include <security/pam_appl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,8 +104,9 @@ one_login(int inproc, char **argv, struct stats *st)
 			_exit(127);
 		}
 		close(p[0]);
-		if (write(p[1], token, strlen(token)) < 0 || write(p[1], "\n", 1) < 0)
-			st->fails++;
+		/* pam_permit never reads the token: a failed write is no failure */
+		if (write(p[1], token, strlen(token)) >= 0)
+			(void)!write(p[1], "\n", 1);
 		close(p[1]);
 		wait4(pid, &status, 0, &cru);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -128,6 +130,7 @@ main(int argc, char **argv)
 	if (argc != 9)
 		return 2;
 	inproc = strcmp(argv[1], "inproc") == 0;
+	signal(SIGPIPE, SIG_IGN);
 	token = argv[5];
 	n = strtol(argv[6], NULL, 10);
 	conc = strtol(argv[7], NULL, 10);

@@ -28,6 +28,15 @@ DTOK=$("$O/kmsjwt" mint --key-id "$KEY" --issuer idp --audience "$AUD" --subject
 ETOK=$("$O/kmsjwt" mint --envelope --key-id "$KEY" --issuer idp --audience "$AUD" --subject daemon --endpoint "$KJ_ENDPOINT" --ttl 3600)
 "$O/kmsjwt" verify $ARGS <<<"$ETOK" >/dev/null 2>&1   # warm the data-key cache
 PAMWRAP=$(ls /usr/lib/*/libpam_wrapper.so | head -1)
+# pamtester rows: as root, real /etc/pam.d service files (removed on exit),
+# the path sshd and sudo take; otherwise pam_wrapper, which adds its own
+# cost and fails under concurrency.
+PT_DIR=$D PT_PRE=$PAMWRAP PT_PFX=
+if [ "$(id -u)" -eq 0 ]; then
+	PT_DIR=- PT_PRE= PT_PFX=kjbench-$$-
+	for f in "$D"/b-*; do cp "$f" "/etc/pam.d/$PT_PFX$(basename "$f")"; done
+	trap 'rm -f /etc/pam.d/$PT_PFX*; kj_stop_kms' EXIT
+fi
 
 # pam_unix needs a real account with a yescrypt hash: a temporary one (root only)
 UNIX_USER=
@@ -35,7 +44,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	UNIX_USER=kjbench$$
 	UNIX_PW=bench-$RANDOM-$RANDOM
 	useradd -M -s /usr/sbin/nologin "$UNIX_USER" && echo "$UNIX_USER:$UNIX_PW" | chpasswd
-	trap 'userdel "$UNIX_USER" 2>/dev/null; kj_stop_kms' EXIT
+	trap 'userdel "$UNIX_USER" 2>/dev/null; rm -f /etc/pam.d/$PT_PFX*; kj_stop_kms' EXIT
 	echo "# pam_unix user $UNIX_USER: $(getent shadow "$UNIX_USER" | cut -d: -f2 | cut -c1-4)... hash"
 fi
 
@@ -51,7 +60,7 @@ row() { # row MODE CONC SERVICE USER TOKEN LABEL
 	local before after line
 	before=$(count)
 	if [ "$1" = pamtester ]; then
-		line=$(LD_PRELOAD=$PAMWRAP "$O/bench" pamtester "$D" "$3" "$4" "$5" "$N" "$2" "$6")
+		line=$(LD_PRELOAD=$PT_PRE "$O/bench" pamtester "$PT_DIR" "$PT_PFX$3" "$4" "$5" "$N" "$2" "$6")
 	else
 		line=$("$O/bench" inproc "$D" "$3" "$4" "$5" "$N" "$2" "$6")
 	fi
@@ -87,9 +96,14 @@ PY
 )
 	TARGS="key_id=$TKEY issuer=idp audience=$AUD endpoint=$TLS_EP ca_file=$KJ_TMP/tls.crt credentials_file=$CRED"
 	echo "auth required $MOD $TARGS" >"$D/b-https"
+	[ -n "$PT_PFX" ] && cp "$D/b-https" "/etc/pam.d/${PT_PFX}b-https"
 	TTOK=$(AWS_CA_BUNDLE=$KJ_TMP/tls.crt "$PYTHON" tests/mint_boto3.py "$TLS_EP" "$TKEY" idp "$AUD" daemon 3600)
 	for mode in inproc pamtester; do
-		line=$( [ $mode = pamtester ] && PRE=$PAMWRAP || PRE=; LD_PRELOAD=$PRE "$O/bench" $mode "$D" b-https daemon "$TTOK" "$N" 1 "direct mode over HTTPS")
+		if [ $mode = pamtester ]; then
+			line=$(LD_PRELOAD=$PT_PRE "$O/bench" pamtester "$PT_DIR" "${PT_PFX}b-https" daemon "$TTOK" "$N" 1 "direct mode over HTTPS")
+		else
+			line=$("$O/bench" inproc "$D" b-https daemon "$TTOK" "$N" 1 "direct mode over HTTPS")
+		fi
 		echo "$line n/a |" | tee -a "$OUT"
 	done
 	exec {TLS_IN}>&-

@@ -10,15 +10,28 @@ for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 PY=${PYTHON:-python3}
-if ! "$PY" -c 'import moto.server, boto3' 2>/dev/null &&
-	! /usr/bin/python3 -c 'import moto.server, boto3' 2>/dev/null; then
-	missing="$missing python3-moto python3-boto3 python3-flask python3-flask-cors python3-cryptography"
+need_moto=0
+if ! "$PY" -c 'import moto.server, boto3, cryptography' 2>/dev/null &&
+	! /usr/bin/python3 -c 'import moto.server, boto3, cryptography' 2>/dev/null; then
+	need_moto=1
 fi
-[ -z "$missing" ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-	echo "missing packages:$missing (run as root, or: apt-get install$missing)" >&2
-	exit 1
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing packages:$missing (run as root, or: apt-get install$missing)" >&2
+		exit 1
+	fi
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null || exit 1
 fi
-echo "installing:$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# moto (the local KMS) is not packaged in Debian 12: it comes from PyPI.
+if [ "$need_moto" = 1 ]; then
+	command -v pip3 >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq python3-pip python3-venv >/dev/null; }
+	echo "installing moto[server], boto3 and cryptography with pip"
+	"$PY" -m pip install --quiet 'moto[server]' boto3 cryptography 2>/dev/null ||
+		"$PY" -m pip install --quiet --break-system-packages 'moto[server]' boto3 cryptography || {
+		echo "cannot install moto: the tests and the demo need the Python package moto[server] (PyPI)" >&2
+		exit 1
+	}
+fi
+exit 0

@@ -185,7 +185,7 @@ static const struct hcase cases[] = {
 	{ "payload invalid UTF-8", SEAL, NULL, STD_CLAIMS(""), "{\"a\":\"\xfe\"}", NULL, "daemon", PAM_AUTH_ERR, "payload is not a JSON object", 1 },
 	{ "sub root", SEAL, NULL, SUB_CLAIMS("root"), NULL, "root", NULL, PAM_AUTH_ERR, "allow_root is off", 1 },
 	{ "no such account", SEAL, NULL, SUB_CLAIMS("kj-no-such-user"), NULL, "kj-no-such-user", NULL, PAM_USER_UNKNOWN, "no local account kj-no-such-user", 1 },
-	{ "token for another user", SEAL, NULL, STD_CLAIMS(""), NULL, NULL, "nobody", PAM_AUTH_ERR, "token is for user daemon, login is for nobody", 1 },
+	{ "token for another user", SEAL, NULL, STD_CLAIMS(""), NULL, NULL, "nobody", PAM_AUTH_ERR, "token is for user daemon, login is for nobody", 0 },
 	/* And the control: a valid token with a secret payload. */
 	{ "valid token", SEAL, NULL, STD_CLAIMS(",\"jti\":\"hostile-ok\""), "{\"secret\":\"" PAYLOAD_MARKER "\"}", NULL, "daemon", PAM_SUCCESS, "accepted; iss=\"idp\" sub=\"daemon\" jti=\"hostile-ok\"", 1 },
 };

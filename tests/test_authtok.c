@@ -19,29 +19,7 @@
 #include "../lib/authtok.h"
 #include "../lib/b64.h"
 #include "check.h"
-
-static char last_log[2048];
-
-/* The module's pam_syslog calls bind here (the test is linked -rdynamic). */
-void
-pam_vsyslog(const pam_handle_t *pamh, int priority, const char *fmt, va_list args)
-{
-	(void)pamh;
-	(void)priority;
-	(void)vsnprintf(last_log, sizeof(last_log), fmt, args);
-	if (getenv("KJ_TEST_VERBOSE") != NULL)
-		fprintf(stderr, "  log: %s\n", last_log);
-}
-
-void
-pam_syslog(const pam_handle_t *pamh, int priority, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	pam_vsyslog(pamh, priority, fmt, ap);
-	va_end(ap);
-}
+#include "pamtest.h"
 
 /* ---- lib/authtok.c ------------------------------------------------------ */
 
@@ -206,36 +184,26 @@ static int
 run(const char *stack, const char *const *ans, size_t n, const char *user)
 {
 	struct pam_conv pc = { conv, NULL };
-	pam_handle_t *pamh = NULL;
 	char path[400];
-	int fd, rc;
+	int rc;
 
 	(void)kj_fmt(path, sizeof(path), "%s/kjcont", confdir);
-	(void)unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-	if (fd < 0 || write(fd, stack, strlen(stack)) != (ssize_t)strlen(stack))
-		abort();
-	close(fd);
+	pt_write_file(path, stack, 0644);
 	answers = ans;
 	n_answers = n;
 	next_answer = 0;
 	prompts[0] = '\0';
-	last_log[0] = '\0';
-	rc = pam_start_confdir("kjcont", user, &pc, confdir, &pamh);
-	if (rc != PAM_SUCCESS)
-		return -1000 - rc;
-	rc = pam_authenticate(pamh, 0);
-	pam_end(pamh, rc);
+	rc = pt_authenticate(confdir, "kjcont", user, &pc, NULL, NULL);
 	(void)unlink(path);
 	return rc;
 }
 
-#define RUN(stack, ans, want_rc, want_reason)                                                         \
-	do {                                                                                          \
-		int rc_ = run((stack), (ans), sizeof(ans) / sizeof((ans)[0]), "daemon");             \
-		CHECK(rc_ == (want_rc), "%s: got %d (%s), want %d; log: %s", (want_reason), rc_,      \
-		    pam_strerror(NULL, rc_), (want_rc), last_log);                                    \
-		CHECK_CONTAINS(last_log, (want_reason));                                              \
+#define RUN(stack, ans, want_rc, want_reason)                                                    \
+	do {                                                                                     \
+		int rc_ = run((stack), (ans), sizeof(ans) / sizeof((ans)[0]), "daemon");         \
+		CHECK(rc_ == (want_rc), "%s: got %d (%s), want %d; log: %s", (want_reason), rc_, \
+		    pam_strerror(NULL, rc_), (want_rc), pt_last_log);                            \
+		CHECK_CONTAINS(pt_last_log, (want_reason));                                      \
 	} while (0)
 
 static void
@@ -288,13 +256,13 @@ test_module(void)
 		const char *parts[] = { p1, p2, tok + 2 * KJ_PART_SIZE };
 
 		RUN(stack, whole, PAM_AUTHINFO_UNAVAIL, "KMS request failed");
-		CHECK(strstr(last_log, "parts=") == NULL, "one part is not logged as parts: %s", last_log);
+		CHECK(strstr(pt_last_log, "parts=") == NULL, "one part is not logged as parts: %s", pt_last_log);
 		CHECK(strcmp(prompts, "Token: |") == 0, "one prompt: %s", prompts);
 		RUN(stack, parts, PAM_AUTHINFO_UNAVAIL, "KMS request failed");
-		CHECK_CONTAINS(last_log, "sub=\"daemon\"");
-		CHECK_CONTAINS(last_log, " parts=3");
+		CHECK_CONTAINS(pt_last_log, "sub=\"daemon\"");
+		CHECK_CONTAINS(pt_last_log, " parts=3");
 		CHECK(strcmp(prompts, "Token: |Token (part 2): |Token (part 3): |") == 0, "prompts: %s", prompts);
-		CHECK(strstr(last_log, p3) == NULL && strstr(last_log, "eyJ") == NULL, "no token in the log");
+		CHECK(strstr(pt_last_log, p3) == NULL && strstr(pt_last_log, "eyJ") == NULL, "no token in the log");
 	}
 	{
 		const char *a[] = { "" };
@@ -310,8 +278,8 @@ test_module(void)
 		RUN(stack, e, PAM_AUTH_ERR, "part 2 is empty");
 		RUN(stack, f, PAM_AUTH_ERR, "token longer than 8192 bytes (8500 or more at part 17)");
 		RUN(stack, g, PAM_AUTH_ERR, "refused (claims refused): claim iss is missing");
-		CHECK_CONTAINS(last_log, "parts=3");
-		CHECK(strstr(last_log, "KMS") == NULL, "a malformed joined token never reaches KMS: %s", last_log);
+		CHECK_CONTAINS(pt_last_log, "parts=3");
+		CHECK(strstr(pt_last_log, "KMS") == NULL, "a malformed joined token never reaches KMS: %s", pt_last_log);
 	}
 	for (i = 0; i < 70; i++)
 		many[i] = "A\\";
@@ -319,7 +287,7 @@ test_module(void)
 		int rc = run(stack, (const char *const *)many, 70, "daemon");
 
 		CHECK(rc == PAM_AUTH_ERR, "70 parts: %d", rc);
-		CHECK_CONTAINS(last_log, "more than 64 parts");
+		CHECK_CONTAINS(pt_last_log, "more than 64 parts");
 		CHECK(next_answer == 65, "the conversation stops at part 65: %zu", next_answer);
 	}
 	{
@@ -333,7 +301,7 @@ test_module(void)
 		CHECK(strcmp(prompts, "Password: |") == 0, "only pam_unix prompted: %s", prompts);
 		/* try_first_pass: the stacked first part, then the module's prompts. */
 		RUN(stack_tfp, parts, PAM_AUTHINFO_UNAVAIL, "KMS request failed");
-		CHECK_CONTAINS(last_log, " parts=3");
+		CHECK_CONTAINS(pt_last_log, " parts=3");
 		CHECK(strcmp(prompts, "Password: |Token (part 2): |Token (part 3): |") == 0, "prompts: %s", prompts);
 	}
 	free(claims);
@@ -364,5 +332,6 @@ main(void)
 		(void)rmdir(confdir);
 		(void)rmdir(tmpdir);
 	}
+	pt_logs_free();
 	DONE("authtok");
 }

@@ -28,6 +28,7 @@
 #include "../lib/kms.h"
 #include "../lib/token.h"
 #include "check.h"
+#include "pamtest.h"
 
 #define MARGIN_S 0.5 /* allowed beyond the configured timeout */
 #define FAULT_KEY "arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555"
@@ -38,102 +39,21 @@ static char moto_ep[128], auth_ep[128], fault_ep[128], tls_ep[128];
 static int fault_port;
 static char moto_key[KJ_ARN_MAX], auth_key[KJ_ARN_MAX], auth_role[KJ_ARN_MAX];
 static struct kj_creds user_cr, sess_cr, dummy_cr;
-static char last_log[2048];
-static double last_elapsed;
 static int cache_works; /* the kernel keyring cache is usable here */
 
-void
-pam_vsyslog(const pam_handle_t *pamh, int priority, const char *fmt, va_list args)
-{
-	(void)pamh;
-	(void)priority;
-	(void)vsnprintf(last_log, sizeof(last_log), fmt, args);
-	if (getenv("KJ_TEST_VERBOSE") != NULL)
-		fprintf(stderr, "  log: %s\n", last_log);
-}
-
-void
-pam_syslog(const pam_handle_t *pamh, int priority, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	pam_vsyslog(pamh, priority, fmt, ap);
-	va_end(ap);
-}
-
-static const char *conv_answer;
-
-static int
-conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
-{
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-	int i;
-
-	(void)data;
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (i = 0; i < n; i++) {
-		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
-			r[i].resp = strdup(conv_answer != NULL ? conv_answer : "");
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd;
-
-	(void)unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		abort();
-	(void)fchmod(fd, mode);
-	close(fd);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* One pam_authenticate through libpam; the elapsed time in last_elapsed. */
+/* One pam_authenticate through libpam; the elapsed time in pt_elapsed. */
 static int
 run_pam(const char *args, const char *token)
 {
-	struct pam_conv pc = { conv, NULL };
-	pam_handle_t *pamh = NULL;
-	char path[PATH_MAX + 16], line[8192];
-	double t0;
-	int rc;
-
-	(void)kj_fmt(path, sizeof(path), "%s/kjaws", confdir);
-	(void)kj_fmt(line, sizeof(line), "auth required %s %s\n", module, args);
-	write_file(path, line, 0644);
-	conv_answer = token;
-	last_log[0] = '\0';
-	rc = pam_start_confdir("kjaws", "daemon", &pc, confdir, &pamh);
-	if (rc != PAM_SUCCESS)
-		return -1000 - rc;
-	t0 = now_s();
-	rc = pam_authenticate(pamh, 0);
-	last_elapsed = now_s() - t0;
-	pam_end(pamh, rc);
-	return rc;
+	return pt_run(confdir, "kjaws", module, args, "daemon", token);
 }
 
-#define EXPECT(args, token, want_rc, want_reason)                                                     \
-	do {                                                                                          \
-		int rc_ = run_pam((args), (token));                                                   \
-		CHECK(rc_ == (want_rc), "%s: got %d (%s), want %d; log: %s", (want_reason), rc_,      \
-		    pam_strerror(NULL, rc_), (want_rc), last_log);                                    \
-		CHECK_CONTAINS(last_log, (want_reason));                                              \
+#define EXPECT(args, token, want_rc, want_reason)                                                \
+	do {                                                                                     \
+		int rc_ = run_pam((args), (token));                                              \
+		CHECK(rc_ == (want_rc), "%s: got %d (%s), want %d; log: %s", (want_reason), rc_, \
+		    pam_strerror(NULL, rc_), (want_rc), pt_last_log);                            \
+		CHECK_CONTAINS(pt_last_log, (want_reason));                                      \
 	} while (0)
 
 /* ---- tokens ------------------------------------------------------------ */
@@ -152,17 +72,10 @@ claims_text(int64_t now)
 static char *
 sealed_token(const char *endpoint, const char *key, const struct kj_creds *cr)
 {
-	static const char hdr[] = "{\"alg\":\"KMS\"}";
 	char *claims = claims_text((int64_t)time(NULL));
-	char *hb = kj_b64_encode_alloc(KJ_B64URL, (const uint8_t *)hdr, strlen(hdr));
-	char *cb = kj_b64_encode_alloc(KJ_B64URL, (const uint8_t *)claims, strlen(claims));
-	char s[4096], digest[KJ_DIGEST_LEN + 1];
 	struct kj_config cfg;
-	struct kj_kv ctx[3];
 	struct kj_diag d;
-	uint8_t *blob = NULL;
-	size_t blob_len = 0, n;
-	char *sb, *tok;
+	char *tok;
 
 	kj_config_defaults(&cfg);
 	(void)kj_config_set(&cfg, "key_id", key, &d);
@@ -171,23 +84,7 @@ sealed_token(const char *endpoint, const char *key, const struct kj_creds *cr)
 	(void)kj_config_set(&cfg, "endpoint", endpoint, &d);
 	if (kj_config_finish(&cfg, &d) != KJ_OK)
 		abort();
-	(void)kj_fmt(s, sizeof(s), "%s.%s", hb, cb);
-	(void)kj_digest(s, strlen(s), digest);
-	ctx[0] = (struct kj_kv){ "kmsjwt", digest };
-	ctx[1] = (struct kj_kv){ "aud", "web-1" };
-	ctx[2] = (struct kj_kv){ "sub", "daemon" };
-	if (kj_kms_encrypt(&cfg, cr, key, (const uint8_t *)"{}", 2, ctx, 3, &blob, &blob_len, &d) != KJ_OK) {
-		fprintf(stderr, "sealed_token: %s\n", d.reason);
-		abort();
-	}
-	sb = kj_b64_encode_alloc(KJ_B64URL, blob, blob_len);
-	n = strlen(s) + strlen(sb) + 2;
-	tok = malloc(n);
-	(void)kj_fmt(tok, n, "%s.%s", s, sb);
-	free(sb);
-	free(blob);
-	free(hb);
-	free(cb);
+	tok = pt_craft(&cfg, cr, "{\"alg\":\"KMS\"}", claims, "{}", key, "web-1", "daemon");
 	free(claims);
 	return tok;
 }
@@ -368,34 +265,34 @@ test_fault_table(void)
 		rc = run_pam(args, tok);
 		n = fault_count(w->name) - before;
 		printf("# %-13s timeout %d s  %-20s %.3f s  %ld KMS request%s\n", w->name, w->timeout,
-		    pam_name(rc), last_elapsed, n, n == 1 ? "" : "s");
+		    pam_name(rc), pt_elapsed, n, n == 1 ? "" : "s");
 		CHECK(rc == w->want, "fault %s: got %d (%s), want %d; log: %s", w->name, rc, pam_strerror(NULL, rc),
-		    w->want, last_log);
-		CHECK(strstr(last_log, w->reason) != NULL, "fault %s: log lacks \"%s\": %s", w->name, w->reason,
-		    last_log);
-		CHECK(last_elapsed <= w->timeout + MARGIN_S && last_elapsed >= w->min_s,
-		    "fault %s: answered in %.3f s (timeout %d s)", w->name, last_elapsed, w->timeout);
+		    w->want, pt_last_log);
+		CHECK(strstr(pt_last_log, w->reason) != NULL, "fault %s: log lacks \"%s\": %s", w->name, w->reason,
+		    pt_last_log);
+		CHECK(pt_elapsed <= w->timeout + MARGIN_S && pt_elapsed >= w->min_s,
+		    "fault %s: answered in %.3f s (timeout %d s)", w->name, pt_elapsed, w->timeout);
 		CHECK(n >= w->min_n && n <= w->max_n, "fault %s: %ld KMS requests, want %ld..%ld", w->name, n,
 		    w->min_n, w->max_n);
 		if (w->rid) {
 			(void)kj_fmt(rid, sizeof(rid), "request id fault-%s-", w->name);
-			CHECK(strstr(last_log, rid) != NULL, "fault %s: no request id in: %s", w->name, last_log);
+			CHECK(strstr(pt_last_log, rid) != NULL, "fault %s: no request id in: %s", w->name, pt_last_log);
 		}
 		if (w->want == PAM_AUTHINFO_UNAVAIL && w->max_n > 1)
-			CHECK_CONTAINS(last_log, " attempts in ");
+			CHECK_CONTAINS(pt_last_log, " attempts in ");
 	}
 	/* The clock row names the skew the server's Date shows. */
 	fault_args(args, sizeof(args), "clock", 2, "");
 	(void)run_pam(args, tok);
-	CHECK_CONTAINS(last_log, "s behind KMS's");
+	CHECK_CONTAINS(pt_last_log, "s behind KMS's");
 	/* Nothing listening: connection refused is retried within the budget. */
 	(void)kj_fmt(args, sizeof(args),
 	    "key_id=" FAULT_KEY " issuer=idp audience=web-1 endpoint=http://127.0.0.1:1 credentials_file=%s profile=ok timeout=2",
 	    faultcreds);
 	EXPECT(args, tok, PAM_AUTHINFO_UNAVAIL, "KMS request failed");
-	printf("# %-13s timeout 2 s  %-20s %.3f s\n", "refused", pam_name(PAM_AUTHINFO_UNAVAIL), last_elapsed);
-	CHECK_CONTAINS(last_log, "request id -");
-	CHECK(last_elapsed <= 2 + MARGIN_S, "refused: %.3f s", last_elapsed);
+	printf("# %-13s timeout 2 s  %-20s %.3f s\n", "refused", pam_name(PAM_AUTHINFO_UNAVAIL), pt_elapsed);
+	CHECK_CONTAINS(pt_last_log, "request id -");
+	CHECK(pt_elapsed <= 2 + MARGIN_S, "refused: %.3f s", pt_elapsed);
 	free(tok);
 }
 
@@ -460,21 +357,21 @@ test_sources(void)
 	(void)kj_fmt(path, sizeof(path), "%s/credentials", tmpdir);
 	(void)kj_fmt(text, sizeof(text), "[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
 	    user_cr.access_key_id, user_cr.secret_access_key);
-	write_file(path, text, 0600);
+	pt_write_file(path, text, 0600);
 	(void)kj_fmt(extra, sizeof(extra), "credentials_file=%s", path);
 	auth_args(args, sizeof(args), extra);
 	EXPECT(args, atok, PAM_SUCCESS, "accepted");
 	/* ... and the same with a wrong secret is refused by moto: the check is on. */
 	(void)kj_fmt(text, sizeof(text), "[default]\naws_access_key_id = %s\naws_secret_access_key = wrong%s\n",
 	    user_cr.access_key_id, user_cr.secret_access_key);
-	write_file(path, text, 0600);
+	pt_write_file(path, text, 0600);
 	EXPECT(args, atok, PAM_AUTHINFO_UNAVAIL, "SignatureDoesNotMatch");
 
 	/* 1b. config-file format, [profile NAME], with aws_session_token. */
 	(void)kj_fmt(text, sizeof(text),
 	    "[default]\nregion = us-east-1\n\n[profile kj]\naws_access_key_id = %s\naws_secret_access_key = %s\naws_session_token = %s\n",
 	    sess_cr.access_key_id, sess_cr.secret_access_key, sess_cr.session_token);
-	write_file(path, text, 0600);
+	pt_write_file(path, text, 0600);
 	(void)kj_fmt(extra, sizeof(extra), "credentials_file=%s profile=kj", path);
 	auth_args(args, sizeof(args), extra);
 	EXPECT(args, atok, PAM_SUCCESS, "accepted");
@@ -482,7 +379,7 @@ test_sources(void)
 	(void)kj_fmt(text, sizeof(text),
 	    "[profile kj]\naws_access_key_id = %s\naws_secret_access_key = %s\naws_session_token = x%s\n",
 	    sess_cr.access_key_id, sess_cr.secret_access_key, sess_cr.session_token + 1);
-	write_file(path, text, 0600);
+	pt_write_file(path, text, 0600);
 	EXPECT(args, atok, PAM_AUTHINFO_UNAVAIL, "KMS HTTP 403");
 
 	/* 1 before 2: an explicit file wins over the environment (the file's
@@ -505,7 +402,7 @@ test_sources(void)
 
 	/* 3. web identity via STS (moto), config pair, then the env pair. */
 	(void)kj_fmt(path, sizeof(path), "%s/web-identity-token", tmpdir);
-	write_file(path, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6a2oifQ.c2ln\n", 0644);
+	pt_write_file(path, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6a2oifQ.c2ln\n", 0644);
 	before = moto_other_count();
 	(void)kj_fmt(extra, sizeof(extra),
 	    "role_arn=arn:aws:iam::123456789012:role/kj-web web_identity_token_file=%s sts_endpoint=%s/", path, moto_ep);
@@ -545,7 +442,7 @@ test_sources(void)
 	(void)setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong", 1);
 	EXPECT(args, atok, PAM_AUTHINFO_UNAVAIL, "container credentials answered HTTP 401");
 	(void)kj_fmt(path, sizeof(path), "%s/ecs-token", tmpdir);
-	write_file(path, "ecs-secret-token\n", 0600);
+	pt_write_file(path, "ecs-secret-token\n", 0600);
 	(void)setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path, 1);
 	EXPECT(args, atok, PAM_SUCCESS, "accepted");
 	(void)unlink(path);
@@ -600,15 +497,15 @@ test_sources(void)
 	(void)kj_fmt(extra, sizeof(extra), "imds_endpoint=%s/imdshang", fault_ep);
 	auth_args(args, sizeof(args), extra);
 	EXPECT(args, atok, PAM_AUTHINFO_UNAVAIL, "IMDS did not answer within 1000 ms");
-	printf("# hung IMDS, timeout 5 s: PAM_AUTHINFO_UNAVAIL in %.3f s\n", last_elapsed);
-	CHECK(last_elapsed >= 0.9 && last_elapsed <= 1 + MARGIN_S, "hung IMDS took %.3f s", last_elapsed);
+	printf("# hung IMDS, timeout 5 s: PAM_AUTHINFO_UNAVAIL in %.3f s\n", pt_elapsed);
+	CHECK(pt_elapsed >= 0.9 && pt_elapsed <= 1 + MARGIN_S, "hung IMDS took %.3f s", pt_elapsed);
 	/* a slow IMDS (0.8 s per answer, 3 answers) spends the login's
 	 * single budget: timeout=2 ends it in time. */
 	(void)kj_fmt(args, sizeof(args), "key_id=%s issuer=idp audience=web-1 endpoint=%s timeout=2 imds_endpoint=%s/imdsslow",
 	    auth_key, auth_ep, fault_ep);
 	EXPECT(args, atok, PAM_AUTHINFO_UNAVAIL, "IMDS");
-	printf("# slow IMDS, timeout 2 s: PAM_AUTHINFO_UNAVAIL in %.3f s\n", last_elapsed);
-	CHECK(last_elapsed <= 2 + MARGIN_S, "slow IMDS took %.3f s with timeout=2", last_elapsed);
+	printf("# slow IMDS, timeout 2 s: PAM_AUTHINFO_UNAVAIL in %.3f s\n", pt_elapsed);
+	CHECK(pt_elapsed <= 2 + MARGIN_S, "slow IMDS took %.3f s with timeout=2", pt_elapsed);
 	/* leave no cached credentials behind */
 	(void)kj_fmt(text, sizeof(text), "%s/", moto_ep);
 	(void)kj_fmt(path, sizeof(path), "%s/web-identity-token", tmpdir);
@@ -666,7 +563,7 @@ test_endpoints(void)
 		    "key_id=" FAULT_KEY " issuer=idp audience=web-1 endpoint=%s credentials_file=%s profile=ok timeout=2",
 		    tls_ep, faultcreds);
 		EXPECT(args, tok, PAM_AUTHINFO_UNAVAIL, "KMS request failed");
-		CHECK(last_elapsed < 1.0, "a TLS verification failure is not retried: %.3f s", last_elapsed);
+		CHECK(pt_elapsed < 1.0, "a TLS verification failure is not retried: %.3f s", pt_elapsed);
 		if (getenv("KJ_TEST_CA_PATH") != NULL) {
 			(void)kj_fmt(args, sizeof(args),
 			    "key_id=" FAULT_KEY " issuer=idp audience=web-1 endpoint=%s credentials_file=%s profile=ok timeout=2 ca_path=%s",
@@ -762,21 +659,17 @@ create_moto_key(void)
 {
 	struct kj_config c;
 	struct kj_diag d;
-	json_t *req = json_object(), *resp = NULL;
 
 	kj_config_defaults(&c);
 	(void)kj_config_set(&c, "key_id", FAULT_KEY, &d);
 	(void)kj_config_set(&c, "issuer", "idp", &d);
 	(void)kj_config_set(&c, "audience", "web-1", &d);
 	(void)kj_config_set(&c, "endpoint", moto_ep, &d);
-	if (kj_config_finish(&c, &d) != KJ_OK || kj_kms_call(&c, &dummy_cr, "CreateKey", req, &resp, &d) != KJ_OK) {
+	if (kj_config_finish(&c, &d) != KJ_OK) {
 		fprintf(stderr, "CreateKey: %s\n", d.reason);
 		exit(2);
 	}
-	(void)kj_strlcpy(moto_key, json_string_value(json_object_get(json_object_get(resp, "KeyMetadata"), "Arn")),
-	    sizeof(moto_key));
-	json_decref(resp);
-	json_decref(req);
+	pt_create_key(&c, &dummy_cr, moto_key, sizeof(moto_key));
 }
 
 int
@@ -831,7 +724,7 @@ main(void)
 		    faults[i], faults[i]);
 		pos += strlen(text + pos);
 	}
-	write_file(faultcreds, text, 0600);
+	pt_write_file(faultcreds, text, 0600);
 	create_moto_key();
 	{
 		const char *parts[2] = { "test_aws probe", tmpdir };
@@ -874,5 +767,6 @@ main(void)
 	(void)rmdir(tmpdir);
 	kj_creds_wipe(&user_cr);
 	kj_creds_wipe(&sess_cr);
+	pt_logs_free();
 	DONE("aws");
 }

@@ -25,6 +25,7 @@
 #include "../lib/kms.h"
 #include "../lib/mint.h"
 #include "check.h"
+#include "pamtest.h"
 
 static char tmpdir[] = "/tmp/kjenv.XXXXXX";
 static char confdir[300], credfile[300], endpoint[128], module[PATH_MAX], aud[64], aud2[64];
@@ -32,80 +33,18 @@ static char k1[KJ_ARN_MAX], k2[KJ_ARN_MAX];
 static char base_args[2048];
 static struct kj_config kcfg;
 static struct kj_creds kcreds;
-static char last_log[2048];
 
-void
-pam_vsyslog(const pam_handle_t *pamh, int priority, const char *fmt, va_list args)
-{
-	(void)pamh;
-	(void)priority;
-	(void)vsnprintf(last_log, sizeof(last_log), fmt, args);
-	if (getenv("KJ_TEST_VERBOSE") != NULL)
-		fprintf(stderr, "  log: %s\n", last_log);
-}
-
-void
-pam_syslog(const pam_handle_t *pamh, int priority, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	pam_vsyslog(pamh, priority, fmt, ap);
-	va_end(ap);
-}
-
-static const char *conv_answer;
-
-static int
-conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
-{
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-	int i;
-
-	(void)data;
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (i = 0; i < n; i++) {
-		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
-			r[i].resp = strdup(conv_answer != NULL ? conv_answer : "");
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f;
-
-	(void)unlink(path);
-	f = fopen(path, "w");
-	if (f == NULL || fputs(text, f) < 0)
-		abort();
-	fclose(f);
-	(void)chmod(path, mode);
-}
-
+/* One login through a service file of this process's own (the
+ * concurrency test logs in from several processes at once). */
 static int
 login(const char *args, const char *user, const char *token)
 {
-	struct pam_conv pc = { conv, NULL };
-	pam_handle_t *pamh = NULL;
-	char path[400], line[4096];
+	char service[64], path[400];
 	int rc;
 
-	(void)kj_fmt(path, sizeof(path), "%s/kjenv-%d", confdir, (int)getpid());
-	(void)kj_fmt(line, sizeof(line), "auth required %s %s\n", module, args);
-	write_file(path, line, 0644);
-	(void)kj_fmt(path, sizeof(path), "kjenv-%d", (int)getpid());
-	conv_answer = token;
-	last_log[0] = '\0';
-	rc = pam_start_confdir(path, user, &pc, confdir, &pamh);
-	if (rc != PAM_SUCCESS)
-		return -1000 - rc;
-	rc = pam_authenticate(pamh, 0);
-	pam_end(pamh, rc);
-	(void)kj_fmt(path, sizeof(path), "%s/kjenv-%d", confdir, (int)getpid());
+	(void)kj_fmt(service, sizeof(service), "kjenv-%d", (int)getpid());
+	rc = pt_run(confdir, service, module, args, user, token);
+	(void)kj_fmt(path, sizeof(path), "%s/%s", confdir, service);
 	(void)unlink(path);
 	return rc;
 }
@@ -114,8 +53,8 @@ login(const char *args, const char *user, const char *token)
 	do {                                                                                     \
 		int rc_ = login((args), (user), (token));                                        \
 		CHECK(rc_ == (want_rc), "%s: got %d (%s), want %d; log: %s", (want_reason), rc_, \
-		    pam_strerror(NULL, rc_), (want_rc), last_log);                               \
-		CHECK_CONTAINS(last_log, (want_reason));                                         \
+		    pam_strerror(NULL, rc_), (want_rc), pt_last_log);                            \
+		CHECK_CONTAINS(pt_last_log, (want_reason));                                      \
 	} while (0)
 
 /* KMS requests of one kind so far, from the counting wrapper around moto. */
@@ -431,7 +370,7 @@ test_cache(void)
 			if (setresuid(65534, 0, 0) != 0)
 				_exit(99);
 			rc = login(base_args, "daemon", t);
-			if (rc != PAM_SUCCESS || strstr(last_log, "mode=envelope-cached") == NULL)
+			if (rc != PAM_SUCCESS || strstr(pt_last_log, "mode=envelope-cached") == NULL)
 				_exit(1);
 			if (setresuid(65534, 65534, 65534) != 0)
 				_exit(98);
@@ -494,22 +433,8 @@ test_concurrency(void)
 static void
 create_keys(void)
 {
-	char *arns[2] = { k1, k2 };
-	struct kj_diag d;
-	json_t *req, *resp = NULL;
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		req = json_object();
-		if (kj_kms_call(&kcfg, &kcreds, "CreateKey", req, &resp, &d) != KJ_OK) {
-			fprintf(stderr, "CreateKey: %s\n", d.reason);
-			exit(2);
-		}
-		(void)kj_strlcpy(arns[i],
-		    json_string_value(json_object_get(json_object_get(resp, "KeyMetadata"), "Arn")), KJ_ARN_MAX);
-		json_decref(resp);
-		json_decref(req);
-	}
+	pt_create_key(&kcfg, &kcreds, k1, sizeof(k1));
+	pt_create_key(&kcfg, &kcreds, k2, sizeof(k2));
 }
 
 int
@@ -536,14 +461,9 @@ main(void)
 	(void)kj_fmt(confdir, sizeof(confdir), "%s/pam.d", tmpdir);
 	(void)mkdir(confdir, 0755);
 	(void)kj_fmt(credfile, sizeof(credfile), "%s/credentials", tmpdir);
-	write_file(credfile, "[default]\naws_access_key_id = AKIDTEST\naws_secret_access_key = s3cr3t\n", 0600);
-	kj_config_defaults(&kcfg);
-	(void)kj_config_set(&kcfg, "key_id", "arn:aws:kms:us-east-1:123456789012:key/x", &d);
-	(void)kj_config_set(&kcfg, "issuer", "idp", &d);
-	(void)kj_config_set(&kcfg, "audience", aud, &d);
-	(void)kj_config_set(&kcfg, "endpoint", endpoint, &d);
-	(void)kj_config_set(&kcfg, "credentials_file", credfile, &d);
-	if (kj_config_finish(&kcfg, &d) != KJ_OK || kj_creds_load(&kcfg, &kcreds, &d) != KJ_OK) {
+	pt_write_file(credfile, "[default]\naws_access_key_id = AKIDTEST\naws_secret_access_key = s3cr3t\n", 0600);
+	if (pt_kms_config(&kcfg, &kcreds, "arn:aws:kms:us-east-1:123456789012:key/x", aud, endpoint, credfile, &d) !=
+	    KJ_OK) {
 		fprintf(stderr, "test_envelope: %s\n", d.reason);
 		return 2;
 	}
@@ -563,6 +483,7 @@ main(void)
 	(void)rmdir(confdir);
 	(void)rmdir(tmpdir);
 	kj_creds_wipe(&kcreds);
+	pt_logs_free();
 	(void)text;
 	DONE("envelope");
 }

@@ -22,65 +22,35 @@
 #include "../lib/mint.h"
 #include "../lib/token.h"
 #include "check.h"
+#include "pamtest.h"
 
 static char tmpdir[] = "/tmp/kjpam.XXXXXX";
 static char confdir[300], credfile[300], endpoint[128], module[PATH_MAX];
 static char k1[KJ_ARN_MAX], k2[KJ_ARN_MAX], k3[KJ_ARN_MAX];
 static struct kj_config kcfg;
 static struct kj_creds kcreds;
-static char last_log[2048];
 
-/* The module's pam_syslog calls bind here (the test is linked -rdynamic). */
-void
-pam_vsyslog(const pam_handle_t *pamh, int priority, const char *fmt, va_list args)
-{
-	(void)pamh;
-	(void)priority;
-	(void)vsnprintf(last_log, sizeof(last_log), fmt, args);
-	if (getenv("KJ_TEST_VERBOSE") != NULL)
-		fprintf(stderr, "  log: %s\n", last_log);
-}
 
-void
-pam_syslog(const pam_handle_t *pamh, int priority, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	pam_vsyslog(pamh, priority, fmt, ap);
-	va_end(ap);
-}
-
-static const char *conv_answer;
-
-static int
-conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
-{
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-	int i;
-
-	(void)data;
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (i = 0; i < n; i++) {
-		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
-			r[i].resp = strdup(conv_answer != NULL ? conv_answer : "");
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
+/* PAM_USER after auth, and the account phase, for run_pam. */
+struct after_auth {
+	char *user_out;
+	size_t user_out_size;
+	int *acct_rc;
+};
 
 static void
-write_file(const char *path, const char *text, mode_t mode)
+after_auth(pam_handle_t *pamh, void *arg)
 {
-	int fd;
+	struct after_auth *a = arg;
+	const void *item = NULL;
 
-	(void)unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		abort();
-	(void)fchmod(fd, mode);
-	close(fd);
+	if (a->user_out != NULL) {
+		a->user_out[0] = '\0';
+		if (pam_get_item(pamh, PAM_USER, &item) == PAM_SUCCESS && item != NULL)
+			(void)kj_strlcpy(a->user_out, item, a->user_out_size);
+	}
+	if (a->acct_rc != NULL)
+		*a->acct_rc = pam_acct_mgmt(pamh, 0);
 }
 
 /* Run one "auth" (and optionally "account") through libpam with the given
@@ -89,30 +59,11 @@ static int
 run_pam(const char *args, const char *user, const char *token, char *user_out, size_t user_out_size,
     int *acct_rc)
 {
-	struct pam_conv pc = { conv, NULL };
-	pam_handle_t *pamh = NULL;
-	char path[400], line[4096];
-	const void *item = NULL;
-	int rc;
+	struct after_auth a = { user_out, user_out_size, acct_rc };
 
-	(void)kj_fmt(path, sizeof(path), "%s/kjtest", confdir);
-	(void)kj_fmt(line, sizeof(line), "auth required %s %s\naccount required %s\n", module, args, module);
-	write_file(path, line, 0644);
-	conv_answer = token;
-	last_log[0] = '\0';
-	rc = pam_start_confdir("kjtest", user, &pc, confdir, &pamh);
-	if (rc != PAM_SUCCESS)
-		return -1000 - rc;
-	rc = pam_authenticate(pamh, 0);
-	if (user_out != NULL) {
-		user_out[0] = '\0';
-		if (pam_get_item(pamh, PAM_USER, &item) == PAM_SUCCESS && item != NULL)
-			(void)kj_strlcpy(user_out, item, user_out_size);
-	}
-	if (acct_rc != NULL)
-		*acct_rc = pam_acct_mgmt(pamh, 0);
-	pam_end(pamh, rc);
-	return rc;
+	pt_service(confdir, "kjtest", module, args, 1);
+	pt_answer = token;
+	return pt_authenticate(confdir, "kjtest", user, NULL, after_auth, &a);
 }
 
 static char base_args[2048];
@@ -131,34 +82,7 @@ static char *
 craft(const char *hdr, const char *claims, const char *payload, const char *key, const char *aud,
     const char *sub)
 {
-	char *hb = kj_b64_encode_alloc(KJ_B64URL, (const uint8_t *)hdr, strlen(hdr));
-	char *cb = kj_b64_encode_alloc(KJ_B64URL, (const uint8_t *)claims, strlen(claims));
-	char s[8192], digest[KJ_DIGEST_LEN + 1];
-	struct kj_kv ctx[3];
-	struct kj_diag d;
-	uint8_t *blob = NULL;
-	size_t blob_len = 0, n;
-	char *sb, *tok;
-
-	(void)kj_fmt(s, sizeof(s), "%s.%s", hb, cb);
-	free(hb);
-	free(cb);
-	(void)kj_digest(s, strlen(s), digest);
-	ctx[0] = (struct kj_kv){ "kmsjwt", digest };
-	ctx[1] = (struct kj_kv){ "aud", aud };
-	ctx[2] = (struct kj_kv){ "sub", sub };
-	if (kj_kms_encrypt(&kcfg, &kcreds, key, (const uint8_t *)payload, strlen(payload), ctx, 3, &blob,
-	    &blob_len, &d) != KJ_OK) {
-		fprintf(stderr, "craft: %s\n", d.reason);
-		abort();
-	}
-	sb = kj_b64_encode_alloc(KJ_B64URL, blob, blob_len);
-	n = strlen(s) + strlen(sb) + 2;
-	tok = malloc(n);
-	(void)kj_fmt(tok, n, "%s.%s", s, sb);
-	free(sb);
-	free(blob);
-	return tok;
+	return pt_craft(&kcfg, &kcreds, hdr, claims, payload, key, aud, sub);
 }
 
 static char *
@@ -186,29 +110,16 @@ tok_for(const char *sub, const char *aud, const char *iss, int64_t iat, int64_t 
 	do {                                                                                     \
 		int rc_ = run_pam((args), (user), (token), NULL, 0, NULL);                       \
 		CHECK(rc_ == (want_rc), "%s: got %d (%s), want %d; log: %s", (want_reason), rc_, \
-		    pam_strerror(NULL, rc_), (want_rc), last_log);                               \
-		CHECK_CONTAINS(last_log, (want_reason));                                         \
+		    pam_strerror(NULL, rc_), (want_rc), pt_last_log);                            \
+		CHECK_CONTAINS(pt_last_log, (want_reason));                                      \
 	} while (0)
 
 static void
 create_keys(void)
 {
-	char *arns[3] = { k1, k2, k3 };
-	struct kj_diag d;
-	json_t *req, *resp = NULL;
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		req = json_object();
-		if (kj_kms_call(&kcfg, &kcreds, "CreateKey", req, &resp, &d) != KJ_OK) {
-			fprintf(stderr, "CreateKey: %s\n", d.reason);
-			exit(2);
-		}
-		(void)kj_strlcpy(arns[i],
-		    json_string_value(json_object_get(json_object_get(resp, "KeyMetadata"), "Arn")), KJ_ARN_MAX);
-		json_decref(resp);
-		json_decref(req);
-	}
+	pt_create_key(&kcfg, &kcreds, k1, sizeof(k1));
+	pt_create_key(&kcfg, &kcreds, k2, sizeof(k2));
+	pt_create_key(&kcfg, &kcreds, k3, sizeof(k3));
 }
 
 /* A TCP port that accepts connections (backlog) but never answers. */
@@ -229,15 +140,6 @@ silent_port(int *fd_out)
 	return ntohs(a.sin_port);
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 test_success(void)
 {
@@ -247,15 +149,15 @@ test_success(void)
 	int acct = 0, rc;
 
 	rc = run_pam(base_args, NULL, t, user, sizeof(user), &acct);
-	CHECK(rc == PAM_SUCCESS, "valid token, no user: %d %s", rc, last_log);
+	CHECK(rc == PAM_SUCCESS, "valid token, no user: %d %s", rc, pt_last_log);
 	CHECK(strcmp(user, "daemon") == 0, "PAM_USER set to the mapped user: %s", user);
 	CHECK(acct == PAM_SUCCESS, "account after token auth: %d", acct);
 	rc = run_pam(base_args, "daemon", t, NULL, 0, NULL);
-	CHECK(rc == PAM_SUCCESS, "valid token, matching user: %d %s", rc, last_log);
-	CHECK_CONTAINS(last_log, "accepted; iss=\"idp\" sub=\"daemon\" jti=\"j-1\" key=");
-	CHECK_CONTAINS(last_log, k1);
-	CHECK_CONTAINS(last_log, "user=daemon mode=direct");
-	CHECK(strstr(last_log, t) == NULL && strstr(last_log, "groups") == NULL, "no token or payload in log");
+	CHECK(rc == PAM_SUCCESS, "valid token, matching user: %d %s", rc, pt_last_log);
+	CHECK_CONTAINS(pt_last_log, "accepted; iss=\"idp\" sub=\"daemon\" jti=\"j-1\" key=");
+	CHECK_CONTAINS(pt_last_log, k1);
+	CHECK_CONTAINS(pt_last_log, "user=daemon mode=direct");
+	CHECK(strstr(pt_last_log, t) == NULL && strstr(pt_last_log, "groups") == NULL, "no token or payload in log");
 	EXPECT(base_args, "nobody", t, PAM_AUTH_ERR, "token is for user daemon, login is for nobody");
 	{
 		char args[2300];
@@ -405,7 +307,7 @@ test_refusals(void)
 		char map[400];
 
 		(void)kj_fmt(map, sizeof(map), "%s/users.map", tmpdir);
-		write_file(map, "*@example.com daemon\n", 0600);
+		pt_write_file(map, "*@example.com daemon\n", 0600);
 		t = tok_for("svc-123", "web-1", "idp", now, now + 300, "", "{\"email\":\"alice@example.com\"}", k1);
 		(void)kj_fmt(args, sizeof(args), "%s user_claim=email user_map=%s", base_args, map);
 		EXPECT(args, "daemon", t, PAM_SUCCESS, "user=daemon");
@@ -434,9 +336,9 @@ test_unavailable_and_config(void)
 	/* Accepts, never answers: bounded by timeout=1. */
 	port = silent_port(&fd);
 	(void)kj_fmt(args, sizeof(args), "%s endpoint=http://127.0.0.1:%d timeout=1", base_args, port);
-	t0 = now_s();
+	t0 = pt_now_s();
 	EXPECT(args, "daemon", t, PAM_AUTHINFO_UNAVAIL, "did not answer within 1000 ms");
-	el = now_s() - t0;
+	el = pt_now_s() - t0;
 	CHECK(el >= 0.9 && el < 1.8, "hung KMS ends the login in %.2f s", el);
 	close(fd);
 	/* Credentials. */
@@ -463,7 +365,7 @@ test_unavailable_and_config(void)
 		(void)kj_fmt(text, sizeof(text),
 		    "# host config\nkey_id = %s\nissuer = idp\naudience = web-1\nendpoint = %s\ncredentials_file = %s\n",
 		    k1, endpoint, credfile);
-		write_file(path, text, 0644);
+		pt_write_file(path, text, 0644);
 	}
 	(void)kj_fmt(args, sizeof(args), "config=%s", path);
 	EXPECT(args, "daemon", t, PAM_SUCCESS, "accepted");
@@ -498,15 +400,10 @@ main(void)
 	(void)mkdir(confdir, 0755);
 	(void)kj_fmt(credfile, sizeof(credfile), "%s/credentials", tmpdir);
 	(void)kj_fmt(text, sizeof(text), "[default]\naws_access_key_id = AKIDTEST\naws_secret_access_key = s3cr3t\n");
-	write_file(credfile, text, 0600);
+	pt_write_file(credfile, text, 0600);
 
-	kj_config_defaults(&kcfg);
-	(void)kj_config_set(&kcfg, "key_id", "arn:aws:kms:us-east-1:123456789012:key/x", &d);
-	(void)kj_config_set(&kcfg, "issuer", "idp", &d);
-	(void)kj_config_set(&kcfg, "audience", "web-1", &d);
-	(void)kj_config_set(&kcfg, "endpoint", endpoint, &d);
-	(void)kj_config_set(&kcfg, "credentials_file", credfile, &d);
-	if (kj_config_finish(&kcfg, &d) != KJ_OK || kj_creds_load(&kcfg, &kcreds, &d) != KJ_OK) {
+	if (pt_kms_config(&kcfg, &kcreds, "arn:aws:kms:us-east-1:123456789012:key/x", "web-1", endpoint, credfile, &d) !=
+	    KJ_OK) {
 		fprintf(stderr, "test_pam: %s\n", d.reason);
 		return 2;
 	}
@@ -523,5 +420,6 @@ main(void)
 	(void)rmdir(confdir);
 	(void)rmdir(tmpdir);
 	kj_creds_wipe(&kcreds);
+	pt_logs_free();
 	DONE("pam");
 }
