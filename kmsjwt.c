@@ -292,7 +292,7 @@ kj_cmd_verify(int argc, char **argv)
 		err = kj_fail(&d, KJ_ERR_TOKEN, "token longer than %d bytes", KJ_TOKEN_MAX);
 		memset(&res, 0, sizeof(res));
 	} else {
-		err = kj_verify_for_user(&cfg, buf, len, now, user, &res, &d);
+		err = kj_verify(&cfg, buf, len, now, user, &res, &d);
 	}
 	explicit_bzero(buf, sizeof(buf));
 	kj_decision_line(line, sizeof(line), err, &d, &res);

@@ -141,7 +141,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	err = kj_read_parts(pamh, kj_may_prompt(argc, argv), tok != NULL ? tok : "", &at, &d);
 	tok = NULL; /* may be stale once PAM_AUTHTOK holds the joined token */
 	if (err == KJ_OK)
-		err = kj_verify_for_user(&cfg, at.buf, at.len, (int64_t)time(NULL), pam_user, &res, &d);
+		err = kj_verify(&cfg, at.buf, at.len, (int64_t)time(NULL), pam_user, &res, &d);
 	if (err == KJ_OK && (pam_user == NULL || *pam_user == '\0')) {
 		rc = pam_set_item(pamh, PAM_USER, res.user);
 		if (rc != PAM_SUCCESS)

@@ -71,6 +71,15 @@ kj_replay_name(const char *iss, const char *jti, char out[KJ_REPLAY_NAME_LEN + 1
 	return 0;
 }
 
+/* Both steps need a jti and the checked directory. */
+static kj_err
+kj_replay_begin(const struct kj_config *c, const char *jti, int *dirfd, struct kj_diag *d)
+{
+	if (jti == NULL || *jti == '\0')
+		return kj_fail(d, KJ_ERR_CLAIMS, "claim jti is required (replay_cache is on)");
+	return kj_replay_open_dir(c->replay_cache, dirfd, d);
+}
+
 kj_err
 kj_replay_precheck(const struct kj_config *c, const char *iss, const char *jti, struct kj_diag *d)
 {
@@ -81,11 +90,7 @@ kj_replay_precheck(const struct kj_config *c, const char *iss, const char *jti, 
 
 	if (c->replay_cache[0] == '\0')
 		return KJ_OK;
-	if (jti == NULL || *jti == '\0') {
-		err = kj_fail(d, KJ_ERR_CLAIMS, "claim jti is required (replay_cache is on)");
-		goto out;
-	}
-	err = kj_replay_open_dir(c->replay_cache, &dirfd, d);
+	err = kj_replay_begin(c, jti, &dirfd, d);
 	if (err != KJ_OK)
 		goto out;
 	if (kj_replay_name(iss, jti, name) != 0) {
@@ -178,11 +183,7 @@ kj_replay_record(const struct kj_config *c, const char *iss, const char *jti, in
 
 	if (c->replay_cache[0] == '\0')
 		return KJ_OK;
-	if (jti == NULL || *jti == '\0') {
-		err = kj_fail(d, KJ_ERR_CLAIMS, "claim jti is required (replay_cache is on)");
-		goto out;
-	}
-	err = kj_replay_open_dir(c->replay_cache, &dirfd, d);
+	err = kj_replay_begin(c, jti, &dirfd, d);
 	if (err != KJ_OK)
 		goto out;
 	err = kj_replay_scan(dirfd, now, &live, &purged, d);
@@ -239,19 +240,3 @@ out:
 	return err;
 }
 
-kj_err
-kj_replay_record_token(const struct kj_config *c, const char *tok, size_t len, int64_t now,
-    struct kj_diag *d)
-{
-	struct kj_token t;
-	kj_err err;
-
-	if (c->replay_cache[0] == '\0')
-		return KJ_OK;
-	err = kj_token_parse(tok, len, &t, d);
-	if (err != KJ_OK)
-		return err;
-	err = kj_replay_record(c, t.iss, t.jti, t.exp, now, d);
-	kj_token_free(&t);
-	return err;
-}

@@ -32,11 +32,6 @@ kj_err kj_replay_precheck(const struct kj_config *c, const char *iss, const char
 kj_err kj_replay_record(const struct kj_config *c, const char *iss, const char *jti, int64_t exp,
     int64_t now, struct kj_diag *d);
 
-/* The same, for a token that kj_verify accepted: takes iss, jti and exp
- * from its claims. */
-kj_err kj_replay_record_token(const struct kj_config *c, const char *tok, size_t len, int64_t now,
-    struct kj_diag *d);
-
 /* Open the directory and check it as above; *fd_out is an O_DIRECTORY fd. */
 kj_err kj_replay_open_dir(const char *dir, int *fd_out, struct kj_diag *d);
 

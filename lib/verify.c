@@ -107,9 +107,8 @@ kj_user_matches(const char *want_user, const char *user, struct kj_diag *d)
 	return kj_fail(d, KJ_ERR_USER, "token is for user %s, login is for %s", user, safe);
 }
 
-/* Steps 1-5; want_user (PAM_USER), if set, must be the mapped user. */
-static kj_err
-kj_verify_as(const struct kj_config *c, const char *tok, size_t len, int64_t now, const char *want_user,
+kj_err
+kj_verify(const struct kj_config *c, const char *tok, size_t len, int64_t now, const char *want_user,
     struct kj_result *res, struct kj_diag *d)
 {
 	struct kj_token t;
@@ -179,6 +178,9 @@ kj_verify_as(const struct kj_config *c, const char *tok, size_t len, int64_t now
 	err = kj_user_check(c, res->user, d);
 	if (err == KJ_OK)
 		err = kj_user_matches(want_user, res->user, d);
+	/* Only a token that passed every check uses up its jti. */
+	if (err == KJ_OK)
+		err = kj_replay_record(c, t.iss, t.jti, t.exp, now, d);
 out:
 	kj_payload_free(payload);
 	kj_free_secret(pt, pt_len);
@@ -186,25 +188,6 @@ out:
 	if (err == KJ_OK)
 		d->reason[0] = '\0';
 	return err;
-}
-
-kj_err
-kj_verify(const struct kj_config *c, const char *tok, size_t len, int64_t now, struct kj_result *res,
-    struct kj_diag *d)
-{
-	return kj_verify_as(c, tok, len, now, NULL, res, d);
-}
-
-kj_err
-kj_verify_for_user(const struct kj_config *c, const char *tok, size_t len, int64_t now,
-    const char *want_user, struct kj_result *res, struct kj_diag *d)
-{
-	kj_err err = kj_verify_as(c, tok, len, now, want_user, res, d);
-
-	if (err != KJ_OK)
-		return err;
-	/* Only a token that passed every check uses up its jti. */
-	return kj_replay_record_token(c, tok, len, now, d);
 }
 
 void

@@ -19,15 +19,10 @@ struct kj_result {
 	int64_t exp;
 };
 
-/* Steps 1-5 of the spec, except the comparison with PAM_USER, which is the
- * caller's (see kj_verify_for_user). */
+/* Steps 1-5 of the spec. want_user (PAM_USER), if set, must be the mapped
+ * user (checked before KMS when the user claim is in the clear claims).
+ * With a replay_cache, a token that passed everything is recorded. */
 kj_err kj_verify(const struct kj_config *c, const char *tok, size_t len, int64_t now,
-    struct kj_result *res, struct kj_diag *d);
-
-/* kj_verify, and if want_user is set the mapped user must equal it (checked
- * before KMS when the user claim is in the clear claims); then a replay
- * cache, if configured, records the token. */
-kj_err kj_verify_for_user(const struct kj_config *c, const char *tok, size_t len, int64_t now,
     const char *want_user, struct kj_result *res, struct kj_diag *d);
 
 /* One log line for a decision: outcome, reason, iss, sub, jti, key, user. */

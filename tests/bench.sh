@@ -9,9 +9,7 @@ cd "$(dirname "$0")/.."
 N=${N:-400}
 kj_start_kms
 KEY=$(kj_create_key)
-CRED=$KJ_TMP/credentials
-printf '[default]\naws_access_key_id = AKIDTEST\naws_secret_access_key = s3cr3t\n' >"$CRED"
-chmod 600 "$CRED"
+kj_setup_creds
 MOD=$(realpath "$O/pam_kmsjwt.so")
 D=$KJ_TMP/pam.d
 mkdir -p "$D"
@@ -23,7 +21,6 @@ echo "auth required $MOD $ARGS" >"$D/b-direct"
 echo "auth required $MOD $ARGS cache_ttl=0" >"$D/b-cold"
 echo "auth required $MOD $ARGS cache_ttl=600" >"$D/b-warm"
 echo "auth required pam_deny.so" >"$D/other"
-export AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=s3cr3t
 DTOK=$("$O/kmsjwt" mint --key-id "$KEY" --issuer idp --audience "$AUD" --subject daemon --endpoint "$KJ_ENDPOINT" --ttl 3600)
 ETOK=$("$O/kmsjwt" mint --envelope --key-id "$KEY" --issuer idp --audience "$AUD" --subject daemon --endpoint "$KJ_ENDPOINT" --ttl 3600)
 "$O/kmsjwt" verify $ARGS <<<"$ETOK" >/dev/null 2>&1   # warm the data-key cache

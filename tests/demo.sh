@@ -10,9 +10,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say "local KMS (moto) on $KJ_ENDPOINT"
 KEY=$(kj_create_key)
 echo "key: $KEY"
-CRED=$KJ_TMP/credentials
-printf '[default]\naws_access_key_id = AKIDTEST\naws_secret_access_key = s3cr3t\n' >"$CRED"
-chmod 600 "$CRED"
+kj_setup_creds
 MOD=$(realpath "$O/pam_kmsjwt.so")
 mkdir -p "$KJ_TMP/pam.d"
 ARGS="key_id=$KEY issuer=https://idp.example audience=web-1 endpoint=$KJ_ENDPOINT credentials_file=$CRED"

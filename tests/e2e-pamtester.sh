@@ -20,10 +20,7 @@ fi
 kj_start_kms
 T=$KJ_TMP
 KEY=$(kj_create_key) || { echo "cannot create a key"; exit 1; }
-CRED=$T/credentials
-printf '[default]\naws_access_key_id = AKIDTEST\naws_secret_access_key = s3cr3t\n' >"$CRED"
-chmod 600 "$CRED"
-export AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=s3cr3t
+kj_setup_creds
 mkdir -p "$T/pam.d"
 printf 'auth [success=done authinfo_unavail=ignore default=die] %s %s\nauth requisite pam_deny.so\naccount required %s\n' \
 	"$MOD" "key_id=$KEY issuer=https://idp.example audience=web-1 endpoint=$KJ_ENDPOINT credentials_file=$CRED timeout=3" \

@@ -45,10 +45,7 @@ kj_syslog_start
 T=$KJ_TMP
 MOD=$(realpath "$O/pam_kmsjwt.so")
 KEY=$(kj_create_key) || { echo "cannot create a key"; exit 1; }
-CRED=$T/credentials
-printf '[default]\naws_access_key_id = AKIDTEST\naws_secret_access_key = s3cr3t\n' >"$CRED"
-chmod 600 "$CRED"
-export AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=s3cr3t
+kj_setup_creds
 
 for u in "$UA" "$UB"; do
 	useradd -m -s /bin/sh "$u" || { echo "useradd $u failed"; exit 1; }

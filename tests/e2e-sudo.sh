@@ -40,10 +40,7 @@ kj_syslog_start
 T=$KJ_TMP
 MOD=$(realpath "$O/pam_kmsjwt.so")
 KEY=$(kj_create_key) || { echo "cannot create a key"; exit 1; }
-CRED=$T/credentials
-printf '[default]\naws_access_key_id = AKIDTEST\naws_secret_access_key = s3cr3t\n' >"$CRED"
-chmod 600 "$CRED"
-export AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=s3cr3t
+kj_setup_creds
 
 useradd -m -s /bin/sh "$U" || { echo "useradd $U failed"; exit 1; }
 HOMEDIR=$(getent passwd "$U" | cut -d: -f6)

@@ -54,6 +54,15 @@ print(kms.create_key(Description="pam_kmsjwt test")["KeyMetadata"]["Arn"])
 PY
 }
 
+# kj_setup_creds: $CRED, a credentials file for the local KMS (mode 600),
+# and the same keys in the environment for kmsjwt mint and boto3
+kj_setup_creds() {
+	CRED=$KJ_TMP/credentials
+	printf '[default]\naws_access_key_id = AKIDTEST\naws_secret_access_key = s3cr3t\n' >"$CRED"
+	chmod 600 "$CRED"
+	export AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=s3cr3t
+}
+
 kj_ok() { KJ_PASS=$((KJ_PASS + 1)); echo "ok - $*"; }
 kj_bad() { KJ_FAIL=$((KJ_FAIL + 1)); echo "FAIL - $*"; }
 

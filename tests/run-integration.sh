@@ -15,9 +15,7 @@ KJ_TEST_ENDPOINT=$KJ_ENDPOINT KJ_TEST_MODULE=$MOD KJ_TEST_BOTO3_TOKEN_CMD="$PYTH
 # ---- pamtester and the CLI ------------------------------------------------
 KEY=$(kj_create_key) || { echo "cannot create a key"; exit 1; }
 OTHER=$(kj_create_key)
-CRED=$KJ_TMP/credentials
-printf '[default]\naws_access_key_id = AKIDTEST\naws_secret_access_key = s3cr3t\n' >"$CRED"
-chmod 600 "$CRED"
+kj_setup_creds
 mkdir -p "$KJ_TMP/pam.d"
 ARGS="key_id=$KEY issuer=https://idp.example audience=web-1 endpoint=$KJ_ENDPOINT credentials_file=$CRED timeout=3"
 printf 'auth [success=done authinfo_unavail=ignore default=die] %s %s\nauth requisite pam_deny.so\naccount required %s\n' \
@@ -33,7 +31,6 @@ pt() { # pt USER TOKEN OPS...
 	printf '%s\n' "$tok" | ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD=$KJ_PRELOAD$PAMWRAP PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$KJ_TMP/pam.d" \
 		pamtester -v kjtest "$user" "$@" >"$KJ_TMP/out" 2>&1
 }
-export AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=s3cr3t
 
 TOK=$("$O/kmsjwt" mint --key-id "$KEY" --issuer https://idp.example --audience web-1 --subject daemon \
 	--endpoint "$KJ_ENDPOINT" --ttl 300 --payload '{"groups":["ops"]}')

@@ -10,7 +10,7 @@ main(int argc, char **argv)
 {
 	static const char *const exported[] = { "pam_sm_authenticate", "pam_sm_setcred", "pam_sm_acct_mgmt" };
 	/* Library and module internals that must stay local. */
-	static const char *const hidden[] = { "kj_verify", "kj_verify_for_user", "kj_err_to_pam", "kj_fail",
+	static const char *const hidden[] = { "kj_verify", "kj_envelope_open", "kj_err_to_pam", "kj_fail",
 		"kj_token_parse", "kj_kms_call", "kj_authtok_add", "kj_config_set", "kj_read_parts",
 		"kj_b64_encode_alloc", "pam_sm_open_session", "pam_sm_chauthtok" };
 	void *h;
