@@ -150,5 +150,38 @@ kj_expect_log "sudo empty part" "part 2 is empty"
 sudo_s "$T/in"; expect_denied "sudo: input ends before the last part" $? ""
 kj_expect_log "sudo truncated" "cannot read part 3"
 
+# Envelope mode under sudo: the module runs with euid 0 and the user's real
+# uid; the unwrapped data key goes to root's persistent keyring, which the
+# user can neither reach nor read, before or after.
+"$O/kmsjwt" mint --envelope --key-id "$KEY" --issuer https://idp.example --audience web-1 --subject "$U" \
+	--endpoint "$KJ_ENDPOINT" --ttl 300 >"$T/in"
+sudo_s "$T/in"; expect_root "sudo -S: envelope token, cold cache" $?
+kj_expect_log "sudo envelope cold" "user=$U mode=envelope-kms"
+sudo_s "$T/in"; expect_root "sudo -S: envelope token, warm cache" $?
+kj_expect_log "sudo envelope warm" "user=$U mode=envelope-cached"
+RING=$(keyctl get_persistent @s 0)
+DK=
+for id in $(keyctl rlist "$RING" 2>/dev/null); do
+	case "$(keyctl rdescribe "$id" 2>/dev/null)" in
+	*";pam_kmsjwt:dk:"*) DK=$id ;;
+	esac
+done
+if [ -n "$DK" ]; then kj_ok "the data key is in root's persistent keyring"; else kj_bad "no data-key entry in root's persistent keyring"; fi
+if runuser -u "$U" -- keyctl get_persistent @s 0 >/dev/null 2>&1; then
+	kj_bad "$U can get root's persistent keyring"
+else
+	kj_ok "$U cannot get root's persistent keyring"
+fi
+if [ -n "$DK" ] && runuser -u "$U" -- keyctl pipe "$DK" >/dev/null 2>&1; then
+	kj_bad "$U can read the cached data key"
+else
+	kj_ok "$U cannot read the cached data key (key $DK)"
+fi
+if runuser -u "$U" -- keyctl show @u 2>/dev/null | grep -q pam_kmsjwt; then
+	kj_bad "a cache entry is in $U's user keyring"
+else
+	kj_ok "nothing of the cache in $U's own keyrings"
+fi
+
 echo "$NAME: $KJ_PASS passed, $KJ_FAIL failed"
 [ "$KJ_FAIL" -eq 0 ]
