@@ -12,6 +12,18 @@ kj_e2e_need_root() {
 }
 
 # A free TCP port on 127.0.0.1 (the kernel picks it; sshd binds it right after).
+# kj_e2e_begin: local KMS, the script's cleanup() on exit, the syslog
+# listener, and T, MOD, KEY, CRED for the test.
+kj_e2e_begin() {
+	kj_start_kms
+	trap cleanup EXIT
+	kj_syslog_start
+	T=$KJ_TMP
+	MOD=$(realpath "$O/pam_kmsjwt.so")
+	KEY=$(kj_create_key) || { echo "cannot create a key"; exit 1; }
+	kj_setup_creds
+}
+
 kj_free_port() {
 	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

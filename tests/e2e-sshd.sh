@@ -39,13 +39,7 @@ cleanup() {
 	kj_stop_kms
 }
 
-kj_start_kms
-trap cleanup EXIT
-kj_syslog_start
-T=$KJ_TMP
-MOD=$(realpath "$O/pam_kmsjwt.so")
-KEY=$(kj_create_key) || { echo "cannot create a key"; exit 1; }
-kj_setup_creds
+kj_e2e_begin
 
 for u in "$UA" "$UB"; do
 	useradd -m -s /bin/sh "$u" || { echo "useradd $u failed"; exit 1; }

@@ -34,13 +34,7 @@ cleanup() {
 	kj_stop_kms
 }
 
-kj_start_kms
-trap cleanup EXIT
-kj_syslog_start
-T=$KJ_TMP
-MOD=$(realpath "$O/pam_kmsjwt.so")
-KEY=$(kj_create_key) || { echo "cannot create a key"; exit 1; }
-kj_setup_creds
+kj_e2e_begin
 
 useradd -m -s /bin/sh "$U" || { echo "useradd $U failed"; exit 1; }
 HOMEDIR=$(getent passwd "$U" | cut -d: -f6)
